@@ -77,6 +77,7 @@ def _database(url: str) -> dict:
     }
 
 
+EMBEDDED_DATABASE = not env("DATABASE_URL")
 DATABASE_URL = embedded.ensure_database_url(DATA_DIR)
 DATABASES = {"default": _database(DATABASE_URL)}
 if env("DATABASE_REPLICA_URL"):
@@ -168,7 +169,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Static files are served by whitenoise straight from the installed package (no collectstatic).
+STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
@@ -180,7 +182,11 @@ USE_I18N = False
 EMAIL_URL = env("COOP_EMAIL_URL")
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-PROCRASTINATE_WORKER_DEFAULTS = {"listen_notify": True, "polling_interval": 2.0}
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "listen_notify": True,
+    "fetch_job_polling_interval": 2.0,
+    "delete_jobs": "successful",
+}
 
 LOG_FORMAT = env("COOP_LOG_FORMAT", "text")
 LOGGING = {

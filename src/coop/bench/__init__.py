@@ -1,0 +1,1 @@
+"""The benchmark harness behind `coop bench SCENARIO` (spec: quality.md, performance targets)."""

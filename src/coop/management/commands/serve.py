@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+STOP_TIMEOUT_SECONDS = 40
+
+
+class Command(BaseCommand):
+    help = "Run everything: database (embedded if DATABASE_URL is unset), migrations, web, worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.HOST)
+        parser.add_argument("--port", type=int, default=settings.PORT)
+
+    def handle(self, *args, host: str, port: int, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        # Children inherit DATABASE_URL: this process owns the embedded server, if any,
+        # and stops it when it exits after them.
+        coop = [sys.executable, "-m", "coop"]
+        children = [
+            subprocess.Popen([*coop, "web", "--host", host, "--port", str(port)]),
+            subprocess.Popen([*coop, "worker"]),
+        ]
+        stopping = False
+
+        def request_stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        self.stdout.write(f"Coop is running at http://{host}:{port}/  (Ctrl-C to stop)")
+
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        failed = [child for child in children if child.poll() not in (None, 0)]
+        self._stop(children)
+        if failed and not stopping:
+            self.stderr.write("A Coop process exited unexpectedly; everything was stopped.")
+            sys.exit(1)
+        self.stdout.write("Coop stopped.")
+
+    def _stop(self, children: list[subprocess.Popen]) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

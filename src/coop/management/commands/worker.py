@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+
+from django.core.management.base import BaseCommand
+from procrastinate.contrib.django import app
+
+
+class Command(BaseCommand):
+    help = "Run a background worker (rule evaluation, webhook delivery, periodic tasks)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=int(os.environ.get("COOP_WORKER_CONCURRENCY") or 4),
+            help="Tasks run at once by this process (default: COOP_WORKER_CONCURRENCY or 4).",
+        )
+
+    def handle(self, *args, concurrency: int, **options):
+        # The Django connector cannot LISTEN; the worker gets its own psycopg pool.
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(
+                concurrency=concurrency,
+                install_signal_handlers=True,
+                shutdown_graceful_timeout=30,
+            )
