@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
@@ -8,6 +9,9 @@ from django.db import models
 from django.utils import timezone
 
 from coop.accounts.permissions import Permission
+
+# How long a retired signing key stays published, so receivers can roll over (api.md).
+SIGNING_KEY_GRACE = timedelta(hours=24)
 
 
 class Role(models.Model):
@@ -104,3 +108,8 @@ class SigningKey(models.Model):
                 nulls_distinct=False,
             )
         ]
+
+    @property
+    def listed_until(self) -> datetime | None:
+        """When a retired key stops being published as "previous"."""
+        return self.retired_at + SIGNING_KEY_GRACE if self.retired_at else None

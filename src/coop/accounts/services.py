@@ -1,4 +1,4 @@
-"""Account services: API keys (more arrive with users, invites and roles)."""
+"""Account services: users, platform API keys and the webhook signing key."""
 
 from __future__ import annotations
 
@@ -6,11 +6,71 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from coop.accounts.models import ApiKey, User
+from coop import crypto
+from coop.accounts.models import SIGNING_KEY_GRACE, ApiKey, Role, SigningKey, User
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+SIGNING_KEY_BITS = 2048
+
+
+class AccountError(Exception):
+    """A request the caller can fix (unknown role, duplicate email, weak password)."""
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def create_user(email: str, role_name: str, password: str | None = None) -> tuple[User, str]:
+    """Create a user; returns the user and the password (generated when none is given)."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise AccountError(f"{email!r} is not a valid email address.") from exc
+    role = Role.objects.filter(name=role_name).first()
+    if role is None:
+        known = ", ".join(Role.objects.values_list("name", flat=True))
+        raise AccountError(f"Unknown role {role_name!r}. Roles: {known}.")
+    password = password or generate_password()
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise AccountError(" ".join(exc.messages)) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, role=role, password=password)
+    except IntegrityError as exc:
+        raise AccountError(f"A user with the email {email} already exists.") from exc
+    return user, password
+
+
+def deactivate_user(user: User) -> None:
+    """Deactivate `user` and delete their sessions.
+
+    Sessions of inactive users are also refused on every request (the auth backend checks
+    `is_active`), so this only tidies the session table.
+    """
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+
+
+# --- Platform API keys ---------------------------------------------------------------------
 
 
 def hash_api_key(key: str) -> str:
@@ -46,3 +106,72 @@ def revoke_api_key(key_id) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+# --- Webhook signing key -------------------------------------------------------------------
+# Nothing here is cached per process: every caller reads the active key from the database, so a
+# rotation takes effect everywhere at once.
+
+
+def _new_key_material() -> tuple[str, bytes]:
+    """A fresh RSA key pair: (public PEM, encrypted private PEM)."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=SIGNING_KEY_BITS)
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return public_pem, crypto.encrypt(private_pem)
+
+
+def active_signing_key() -> SigningKey:
+    """The key that signs webhooks now, generated on first use.
+
+    Concurrent first uses race on the `one_active_signing_key` constraint; the losers read the
+    winner's key, so every process signs with the same key.
+    """
+    key = SigningKey.objects.filter(retired_at__isnull=True).first()
+    if key is not None:
+        return key
+    public_pem, private_encrypted = _new_key_material()
+    try:
+        with transaction.atomic():
+            return SigningKey.objects.create(
+                public_pem=public_pem, private_key_encrypted=private_encrypted
+            )
+    except IntegrityError:
+        return SigningKey.objects.get(retired_at__isnull=True)
+
+
+def rotate_signing_key() -> SigningKey:
+    """Retire the active key (still published for `SIGNING_KEY_GRACE`) and activate a new one."""
+    public_pem, private_encrypted = _new_key_material()
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                active = SigningKey.objects.select_for_update().filter(retired_at__isnull=True)
+                for key in active:
+                    key.retired_at = now
+                    key.save(update_fields=["retired_at"])
+                return SigningKey.objects.create(
+                    public_pem=public_pem, private_key_encrypted=private_encrypted, created_at=now
+                )
+        except IntegrityError:
+            # Another rotation committed a new key between our lock and insert: retire it too.
+            continue
+    raise AccountError("The signing key is being rotated by someone else; try again.")
+
+
+def public_keys() -> list[SigningKey]:
+    """The active key first, then keys retired within the grace period (newest first)."""
+    active = active_signing_key()
+    previous = SigningKey.objects.filter(
+        retired_at__gte=timezone.now() - SIGNING_KEY_GRACE
+    ).order_by("-retired_at")
+    return [active, *previous]

@@ -1,31 +1,71 @@
-"""The console's navigation, each entry shown only to users holding its permission."""
+"""The console's navigation (review.md, console addresses).
+
+Entries name URL patterns, not paths: an entry appears once a page with that URL name exists,
+and only to users who pass that page's own `require_permission` check, so the navigation can
+never disagree with the server-side permission. A new page is linked by adding one line here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coop.accounts.permissions import Permission
+from django.urls import NoReverseMatch, resolve, reverse
+
+from coop.web.access import can_open
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
-    path: str
-    permission: Permission | None
-    active: bool = False
+    url_name: str
+    children: tuple[NavItem, ...] = ()  # a section (Settings) is shown if any child is
 
 
-NAVIGATION: list[NavItem] = [
-    NavItem("Overview", "/", None),
-]
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+    active: bool
 
 
-def navigation_for(user, current_path: str) -> list[NavItem]:
-    items = []
-    for item in NAVIGATION:
-        if item.permission is None or user.has_permission(item.permission):
-            active = current_path == item.path or (
-                item.path != "/" and current_path.startswith(item.path)
-            )
-            items.append(NavItem(item.label, item.path, item.permission, active))
-    return items
+SETTINGS: tuple[NavItem, ...] = (NavItem("API keys", "settings-api-keys"),)
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Overview", "overview"),
+    NavItem("Review Console", "queues"),
+    NavItem("Recent Decisions", "decisions"),
+    NavItem("Investigation", "investigation"),
+    NavItem("Bulk Actions", "bulk-actions"),
+    NavItem("Rules", "rules"),
+    NavItem("Banks", "banks"),
+    NavItem("Policies", "policies"),
+    NavItem("Routing", "routing"),
+    NavItem("NCMEC", "ncmec"),
+    NavItem("Settings", "settings", SETTINGS),
+    NavItem("Account", "account"),
+)
+
+
+def _url(item: NavItem) -> str | None:
+    try:
+        return reverse(item.url_name)
+    except NoReverseMatch:
+        return None
+
+
+def links_for(user, items: tuple[NavItem, ...], current_path: str = "") -> list[Link]:
+    """The entries of `items` whose page exists and which `user` may open."""
+    links = []
+    for item in items:
+        url = _url(item)
+        if url is None or not can_open(user, resolve(url).func):
+            continue
+        if item.children and not links_for(user, item.children):
+            continue
+        active = current_path == url or (url != "/" and current_path.startswith(url))
+        links.append(Link(item.label, url, active))
+    return links
+
+
+def navigation_for(user, current_path: str) -> list[Link]:
+    return links_for(user, NAVIGATION, current_path)

@@ -1,7 +1,22 @@
 from django.urls import path
 
-from coop.web import views
+from coop.web.views import api_keys, auth, console
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
+    path("", console.overview, name="overview"),
+    path("login", auth.login_view, name="login"),
+    path("logout", auth.logout_view, name="logout"),
+    path("settings/", console.settings_index, name="settings"),
+    path("settings/api-keys", api_keys.api_keys, name="settings-api-keys"),
+    path(
+        "settings/api-keys/<uuid:key_id>/revoke",
+        api_keys.revoke_key,
+        name="settings-api-key-revoke",
+    ),
+    path("settings/api-keys/rotate", api_keys.rotate_key, name="settings-signing-key-rotate"),
+    path(
+        "settings/api-keys/public-key.pem",
+        api_keys.public_key_pem,
+        name="settings-signing-key-pem",
+    ),
 ]

@@ -1,0 +1,61 @@
+"""The figures on the overview page, read with plain queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from coop.accounts.models import ApiKey
+from coop.accounts.permissions import Permission
+from coop.catalog.models import OrgSettings
+from coop.ingest.models import ItemSubmission
+from coop.review.models import JobStatus, Queue
+
+DEFAULT_ORGANISATION_NAME = "Coop"
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    name: str
+    pending: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    organisation: str
+    items_today: int | None  # None: the user may not see item data
+    queues: list[QueueCount] | None  # None: the user reviews no queues
+    active_api_keys: int | None  # None: the user does not manage the organisation
+
+
+def organisation_name() -> str:
+    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first() or {}
+    return (data.get("organization") or {}).get("name") or DEFAULT_ORGANISATION_NAME
+
+
+def overview_for(user) -> Overview:
+    """Only the figures `user` is allowed to see; external moderators see their queues only."""
+    items_today = None
+    if user.has_permission(Permission.VIEW_MRT_DATA) or user.has_permission(
+        Permission.VIEW_INSIGHTS
+    ):
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        items_today = ItemSubmission.objects.filter(submitted_at__gte=midnight).count()
+
+    queues = None
+    if user.has_permission(Permission.VIEW_MRT):
+        visible = Queue.objects.all()
+        if not user.has_permission(Permission.EDIT_MRT_QUEUES):
+            visible = visible.filter(reviewers=user)
+        rows = visible.annotate(
+            pending=Count("jobs", filter=Q(jobs__status=JobStatus.PENDING))
+        ).order_by("name")
+        queues = [QueueCount(q.name, q.pending) for q in rows]
+
+    active_api_keys = None
+    if user.has_permission(Permission.MANAGE_ORG):
+        active_api_keys = ApiKey.objects.filter(revoked_at__isnull=True).count()
+
+    return Overview(organisation_name(), items_today, queues, active_api_keys)

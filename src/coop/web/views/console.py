@@ -1,0 +1,24 @@
+"""The overview (landing) page and the settings index."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from coop.web.access import require_permission
+from coop.web.navigation import SETTINGS, links_for, navigation_for
+from coop.web.overview import overview_for
+
+
+@require_permission()
+def overview(request: HttpRequest) -> HttpResponse:
+    context = {
+        "overview": overview_for(request.user),
+        "links": [link for link in navigation_for(request.user, "") if link.url != "/"],
+    }
+    return render(request, "web/overview.html", context)
+
+
+@require_permission()
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/settings/index.html", {"pages": links_for(request.user, SETTINGS)})
