@@ -1,4 +1,26 @@
+import importlib
+
 import pytest
+from django.apps import apps
+
+# Data migrations that create rows Coop always has (roles, built-in actions, default queues).
+BUILTIN_ROW_MIGRATIONS = [
+    ("coop.accounts.migrations.0002_predefined_roles", "create_roles"),
+    ("coop.catalog.migrations.0002_builtin_actions", "create_builtin_actions"),
+    ("coop.review.migrations.0002_default_queues", "create_default_queues"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _builtin_rows(request):
+    """Transactional tests flush every table after each test; put the built-in rows back."""
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        marker = request.node.get_closest_marker("django_db")
+        if not (marker and marker.kwargs.get("transaction")):
+            return
+    request.getfixturevalue("transactional_db")
+    for module, function in BUILTIN_ROW_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 STOP_TIMEOUT_SECONDS = 40
+FIRST_ADMIN_EMAIL = "admin@example.com"
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        self._first_admin()
         # Children inherit DATABASE_URL: this process owns the embedded server, if any,
         # and stops it when it exits after them.
         coop = [sys.executable, "-m", "coop"]
@@ -46,6 +48,22 @@ class Command(BaseCommand):
             self.stderr.write("A Coop process exited unexpectedly; everything was stopped.")
             sys.exit(1)
         self.stdout.write("Coop stopped.")
+
+    def _first_admin(self) -> None:
+        """A fresh development install gets an administrator, so the console can be opened."""
+        from coop.accounts.models import User
+        from coop.accounts.services import create_user
+
+        if User.objects.exists():
+            return
+        if settings.PRODUCTION:
+            self.stdout.write("No users yet: create one with `coop createadmin --email EMAIL`.")
+            return
+        _, password = create_user(FIRST_ADMIN_EMAIL, "Admin")
+        self.stdout.write(
+            f"Created the first administrator: {FIRST_ADMIN_EMAIL} / {password}\n"
+            "(shown once; change it or create your own with `coop createadmin`)"
+        )
 
     def _stop(self, children: list[subprocess.Popen]) -> None:
         for child in children:
