@@ -1,0 +1,533 @@
+"""Shapes and defaults of every object of the configuration file.
+
+Each kind's field table is the single definition of its canonical form: `normalize` fills in the
+defaults (so a file that omits a key and the database agree), `compact` drops them again for
+export, and shape errors come back with their path.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from coop.catalog.builtins import RESERVED_PREFIX
+from coop.catalog.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
+from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
+from coop.signals.values import regex_error as _regex_error
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+Errors = list[ConfigError]
+Check = Callable[[Any, str, Errors], Any]
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REQUIRED = _Marker("REQUIRED")
+OPTIONAL = _Marker("OPTIONAL")  # no default: absent stays absent
+Spec = dict[str, tuple[Check, Any]]
+
+
+def obj(raw: Any, path: str, errors: Errors, spec: Spec) -> dict[str, Any] | None:
+    """Check a mapping against `spec` ({key: (check, default)}) and fill in the defaults."""
+    if not isinstance(raw, dict):
+        errors.append(ConfigError(path, "must be a mapping"))
+        return None
+    for key in raw:
+        if key not in spec:
+            errors.append(ConfigError(_join(path, str(key)), "unknown key"))
+    out: dict[str, Any] = {}
+    for key, (check, default) in spec.items():
+        if key in raw:
+            out[key] = check(raw[key], _join(path, key), errors)
+        elif default is REQUIRED:
+            errors.append(ConfigError(_join(path, key), "is required"))
+        elif default is not OPTIONAL:
+            out[key] = copy.deepcopy(default)
+    return out
+
+
+def compact(data: dict[str, Any], spec: Spec) -> dict[str, Any]:
+    """Drop keys equal to their default, for a readable export."""
+    return {
+        key: value
+        for key, value in data.items()
+        if key not in spec or spec[key][1] in (REQUIRED, OPTIONAL) or value != spec[key][1]
+    }
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def nested(spec: Spec) -> Check:
+    return lambda raw, path, errors: obj(raw, path, errors, spec)
+
+
+def nullable(check: Check) -> Check:
+    return lambda raw, path, errors: None if raw is None else check(raw, path, errors)
+
+
+def string(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str):
+        errors.append(ConfigError(path, "must be a string"))
+        return None
+    return raw
+
+
+def name(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 200:
+        errors.append(ConfigError(path, "must be a non-empty string of at most 200 characters"))
+        return None
+    return raw
+
+
+def boolean(raw: Any, path: str, errors: Errors) -> bool | None:
+    if not isinstance(raw, bool):
+        errors.append(ConfigError(path, "must be true or false"))
+        return None
+    return raw
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Check:
+    def check(raw: Any, path: str, errors: Errors) -> int | None:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            errors.append(ConfigError(path, "must be an integer"))
+            return None
+        if (minimum is not None and raw < minimum) or (maximum is not None and raw > maximum):
+            bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            errors.append(ConfigError(path, f"must be {bounds}"))
+            return None
+        return raw
+
+    return check
+
+
+def number(raw: Any, path: str, errors: Errors) -> float | int | None:
+    if not isinstance(raw, int | float) or isinstance(raw, bool) or not math.isfinite(raw):
+        errors.append(ConfigError(path, "must be a number"))
+        return None
+    return raw
+
+
+def enum(*choices: str) -> Check:
+    def check(raw: Any, path: str, errors: Errors) -> str | None:
+        if raw not in choices:
+            errors.append(ConfigError(path, f"must be one of {', '.join(choices)}"))
+            return None
+        return raw
+
+    return check
+
+
+def url(raw: Any, path: str, errors: Errors) -> str | None:
+    parts = urlsplit(raw) if isinstance(raw, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.append(ConfigError(path, "must be an http(s) URL"))
+        return None
+    return raw
+
+
+def json_mapping(raw: Any, path: str, errors: Errors) -> dict | None:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
+        errors.append(ConfigError(path, "must be a mapping with string keys"))
+        return None
+    return raw
+
+
+def headers(raw: Any, path: str, errors: Errors) -> dict | None:
+    """Header values are strings or `!secret NAME` references."""
+    if json_mapping(raw, path, errors) is None:
+        return None
+    for key, value in raw.items():
+        secret = isinstance(value, dict) and set(value) == {"secret"}
+        if secret and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value["secret"])):
+            errors.append(ConfigError(f"{path}.{key}", "!secret needs an environment variable"))
+        elif not secret and not isinstance(value, str):
+            errors.append(ConfigError(f"{path}.{key}", "must be a string or !secret NAME"))
+    return raw
+
+
+def iso_datetime(raw: Any, path: str, errors: Errors) -> str | None:
+    """Canonical form: UTC, ISO 8601 with a Z (naive values are taken as UTC)."""
+    try:
+        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        errors.append(ConfigError(path, "must be an ISO 8601 date and time"))
+        return None
+    return format_datetime(moment)
+
+
+def format_datetime(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def object_id(raw: Any, path: str, errors: Errors) -> str | None:
+    """An id the file declares: reserved `coop.` ids cannot be declared."""
+    if ref(raw, path, errors) is None:
+        return None
+    if raw.startswith(RESERVED_PREFIX):
+        errors.append(ConfigError(path, f"ids starting with {RESERVED_PREFIX!r} are reserved"))
+        return None
+    return raw
+
+
+def ref(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
+        errors.append(
+            ConfigError(
+                path,
+                "must be an id: 1-64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit",
+            )
+        )
+        return None
+    return raw
+
+
+def list_of(check: Check, *, unique: bool = False) -> Check:
+    def check_list(raw: Any, path: str, errors: Errors) -> list | None:
+        if not isinstance(raw, list):
+            errors.append(ConfigError(path, "must be a list"))
+            return None
+        out = []
+        for i, item in enumerate(raw):
+            value = check(item, f"{path}[{i}]", errors)
+            if unique and value is not None and value in out:
+                errors.append(ConfigError(f"{path}[{i}]", f"duplicate {value!r}"))
+            out.append(value)
+        return out
+
+    return check_list
+
+
+def action_ref(raw: Any, path: str, errors: Errors) -> dict | None:
+    """`id` or `{id, parameters}`; canonical form is always the mapping."""
+    if isinstance(raw, str):
+        raw = {"id": raw}
+    return obj(raw, path, errors, {"id": (ref, REQUIRED), "parameters": (json_mapping, {})})
+
+
+_LEAF_ORDER = ("input", "signal", "subcategory", "values", "banks", "comparator", "threshold")
+_LOCATION_ORDER = ("name", "geohash", "lat", "lng", "radiusMiles", "bounds")
+
+
+def ordered_condition(node: Any) -> Any:
+    """Keys in the documented order (the database returns JSON keys in its own order)."""
+    if isinstance(node, dict):
+        order = {key: i for i, key in enumerate(_LEAF_ORDER)}
+        keys = sorted(node, key=lambda k: order.get(k, len(order)))
+        return {key: ordered_condition(node[key]) for key in keys}
+    if isinstance(node, list):
+        return [ordered_condition(child) for child in node]
+    return node
+
+
+def ordered_location(location: dict) -> dict:
+    order = {key: i for i, key in enumerate(_LOCATION_ORDER)}
+    return {key: location[key] for key in sorted(location, key=lambda k: order.get(k, len(order)))}
+
+
+def compact_action_refs(refs: list[dict]) -> list[Any]:
+    return [r if r["parameters"] else r["id"] for r in refs]
+
+
+ID = (object_id, REQUIRED)
+NAME = (name, REQUIRED)
+DESCRIPTION = (string, "")
+SCALAR_NAMES = tuple(sorted(SCALAR_TYPES))
+
+FIELD: Spec = {
+    "name": (name, REQUIRED),
+    "type": (enum(*FieldType), REQUIRED),
+    "required": (boolean, False),
+    "items": (enum(*SCALAR_NAMES), OPTIONAL),
+    "values": (enum(*SCALAR_NAMES), OPTIONAL),
+}
+ITEM_TYPE: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "kind": (enum("CONTENT", "USER", "THREAD"), REQUIRED),
+    "fields": (list_of(nested(FIELD)), []),
+    "roles": (json_mapping, {}),
+}
+PENALTIES = ("NONE", "LOW", "MEDIUM", "HIGH", "SEVERE")
+POLICY: Spec = {
+    "id": ID,
+    "name": NAME,
+    "parent": (nullable(ref), None),
+    "penalty": (enum(*PENALTIES), "NONE"),
+    "strikes": (nullable(integer(0)), None),
+    "text": (string, ""),
+    "guidelines": (string, ""),
+}
+
+
+def _any(raw: Any, path: str, errors: Errors) -> Any:
+    return raw
+
+
+PARAMETER: Spec = {
+    "name": (name, REQUIRED),
+    "type": (enum("STRING", "NUMBER", "BOOLEAN"), REQUIRED),
+    "required": (boolean, False),
+    "default": (_any, OPTIONAL),  # checked against `type` by `action`
+}
+ACTION: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "callbackUrl": (url, REQUIRED),
+    "headers": (headers, {}),
+    "body": (json_mapping, {}),
+    "itemTypes": (list_of(ref, unique=True), []),
+    "appliesStrikes": (boolean, False),
+    "parameters": (list_of(nested(PARAMETER)), []),
+}
+BANK_KINDS = ("TEXT", "REGEX", "LOCATION", "HASH")
+BANK_COMMON: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "kind": (enum(*BANK_KINDS), REQUIRED),
+}
+
+
+def _non_empty_string(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        errors.append(ConfigError(path, "must be a non-empty string"))
+        return None
+    return raw
+
+
+def _pattern(raw: Any, path: str, errors: Errors) -> str | None:
+    message = _regex_error(raw)
+    if message:
+        errors.append(ConfigError(path, message))
+        return None
+    return raw
+
+
+def _location(raw: Any, path: str, errors: Errors) -> dict | None:
+    message = location_error(raw)
+    if message:
+        errors.append(ConfigError(path, message))
+        return None
+    return raw
+
+
+BANK_BY_KIND: dict[str, Spec] = {
+    "TEXT": {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
+    "REGEX": {**BANK_COMMON, "values": (list_of(_pattern), [])},
+    "LOCATION": {**BANK_COMMON, "locations": (list_of(_location), [])},
+    "HASH": {
+        **BANK_COMMON,
+        "signalType": (enum(*HASH_FORMATS), "pdq"),
+        "threshold": (integer(0, 256), DEFAULT_HASH_THRESHOLD),
+        "enabled": (boolean, True),
+        # Absent = keep the bank's current hashes (added in the console or synced from HMA).
+        "hashes": (list_of(string), OPTIONAL),
+    },
+}
+
+
+def bank(raw: Any, path: str, errors: Errors) -> dict | None:
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    data = obj(raw, path, errors, BANK_BY_KIND.get(kind, BANK_COMMON))
+    if data and kind == "HASH" and data.get("signalType") and data.get("hashes"):
+        for i, value in enumerate(data["hashes"]):
+            message = value is not None and hash_error(data["signalType"], value)
+            if message:
+                errors.append(ConfigError(f"{path}.hashes[{i}]", message))
+    return data
+
+
+def condition(raw: Any, path: str, errors: Errors) -> Any:
+    """Conditions are checked against the whole configuration later (rules/conditions.py)."""
+    return raw
+
+
+RULE: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "status": (enum("LIVE", "BACKGROUND", "DRAFT", "ARCHIVED"), "DRAFT"),
+    "itemTypes": (list_of(ref, unique=True), REQUIRED),
+    "policies": (list_of(ref, unique=True), []),
+    "actions": (list_of(action_ref), []),
+    "tags": (list_of(_non_empty_string, unique=True), []),
+    "expiresAt": (nullable(iso_datetime), None),
+    "maxDailyActions": (nullable(integer(1)), None),
+    "condition": (condition, REQUIRED),
+}
+
+
+def _email(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or "@" not in raw:
+        errors.append(ConfigError(path, "must be an email address"))
+        return None
+    return raw.strip().lower()
+
+
+QUEUE: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "default": (boolean, False),
+    "appeals": (boolean, False),
+    "order": (enum("FIFO", "MOST_REPORTS", "PRIORITY"), "FIFO"),
+    "hiddenActions": (list_of(ref, unique=True), []),
+    "reviewers": (list_of(_email, unique=True), []),
+    "autoCloseDeleted": (boolean, False),
+}
+ROUTING_RULE: Spec = {
+    "id": ID,
+    "name": NAME,
+    "description": DESCRIPTION,
+    "itemTypes": (list_of(ref, unique=True), REQUIRED),
+    "queue": (ref, REQUIRED),
+    "condition": (condition, REQUIRED),
+}
+THRESHOLD: Spec = {"score": (integer(1), REQUIRED), "actions": (list_of(action_ref), REQUIRED)}
+SETTINGS: Spec = {
+    "appeals": (
+        nested(
+            {
+                "enabled": (boolean, False),
+                "callbackUrl": (nullable(url), None),
+                "headers": (headers, {}),
+                "body": (json_mapping, {}),
+            }
+        ),
+        {"enabled": False, "callbackUrl": None, "headers": {}, "body": {}},
+    ),
+    "review": (
+        nested(
+            {
+                "requirePolicyForDecisions": (boolean, False),
+                "requireReasonOnAction": (boolean, False),
+                "requireReasonOnIgnore": (boolean, False),
+                "hideSkipForNonAdmins": (boolean, False),
+                "ignoreCallbackUrl": (nullable(url), None),
+            }
+        ),
+        {
+            "requirePolicyForDecisions": False,
+            "requireReasonOnAction": False,
+            "requireReasonOnIgnore": False,
+            "hideSkipForNonAdmins": False,
+            "ignoreCallbackUrl": None,
+        },
+    ),
+    "strikes": (
+        nested({"ttlDays": (integer(1), 90), "thresholds": (list_of(nested(THRESHOLD)), [])}),
+        {"ttlDays": 90, "thresholds": []},
+    ),
+    "wellness": (
+        nested(
+            {
+                "blurLevel": (integer(0, 6), 0),
+                "colorScheme": (enum("NONE", "GRAYSCALE", "SEPIA"), "NONE"),
+                "muteVideo": (boolean, False),
+            }
+        ),
+        {"blurLevel": 0, "colorScheme": "NONE", "muteVideo": False},
+    ),
+    "partialItems": (
+        nested({"endpoint": (nullable(url), None), "headers": (headers, {})}),
+        {"endpoint": None, "headers": {}},
+    ),
+}
+NCMEC: Spec = {
+    "companyReportName": (name, REQUIRED),
+    "legalUrl": (nullable(url), None),
+    "contactEmail": (nullable(_email), None),
+    "defaultQueue": (nullable(ref), None),
+}
+
+
+def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
+    """Shape plus the checks internal to one item type: containers and roles."""
+    data = obj(raw, path, errors, ITEM_TYPE)
+    if not data or data.get("fields") is None:
+        return data
+    by_name: dict[str, dict] = {}
+    for i, spec in enumerate(data["fields"]):
+        if not spec:
+            continue
+        where = f"{path}.fields[{i}]"
+        if spec.get("name") in by_name:
+            errors.append(ConfigError(f"{where}.name", f"duplicate field {spec['name']!r}"))
+        by_name.setdefault(spec.get("name"), spec)
+        for container, key in (("ARRAY", "items"), ("MAP", "values")):
+            if spec.get("type") == container and key not in spec:
+                errors.append(ConfigError(f"{where}.{key}", f"{container} needs {key}: <scalar>"))
+            if spec.get("type") != container and key in spec:
+                errors.append(ConfigError(f"{where}.{key}", f"only {container} fields take {key}"))
+    roles = data.get("roles")
+    for role, field_name in (roles or {}).items():
+        where = f"{path}.roles.{role}"
+        if role not in FieldRole.__members__.values():
+            errors.append(ConfigError(where, f"unknown role; use one of {', '.join(FieldRole)}"))
+            continue
+        wanted, kinds = ROLE_CONSTRAINTS[FieldRole(role)]
+        if kinds is not None and data.get("kind") and data["kind"] not in kinds:
+            errors.append(
+                ConfigError(where, f"role {role} is not allowed for {data['kind']} item types")
+            )
+        spec = by_name.get(field_name)
+        if spec is None:
+            errors.append(ConfigError(where, f"unknown field {field_name!r}"))
+        elif spec.get("type") != wanted:
+            errors.append(
+                ConfigError(
+                    where, f"field {field_name!r} is {spec.get('type')}; {role} needs {wanted}"
+                )
+            )
+    return data
+
+
+def action(raw: Any, path: str, errors: Errors) -> dict | None:
+    data = obj(raw, path, errors, ACTION)
+    for i, param in enumerate((data or {}).get("parameters") or []):
+        if param and "default" in param and param.get("type"):
+            message = parameter_value_error(param["type"], param["default"])
+            if message:
+                errors.append(ConfigError(f"{path}.parameters[{i}].default", message))
+    return data
+
+
+def parameter_value_error(kind: str, value: Any) -> str | None:
+    ok = {
+        "STRING": isinstance(value, str),
+        "NUMBER": isinstance(value, int | float) and not isinstance(value, bool),
+        "BOOLEAN": isinstance(value, bool),
+    }[kind]
+    return None if ok else f"must be a {kind.lower()}"

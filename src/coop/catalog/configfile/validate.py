@@ -1,0 +1,190 @@
+"""References between objects, checked on the configuration as it will be after the change.
+
+Checking the resulting state (the file plus the database objects that stay) rather than the file
+alone is what refuses, say, deleting a bank that a remaining rule still uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from coop.catalog.configfile.kinds import Canonical
+from coop.catalog.configfile.schema import ConfigError, Errors, parameter_value_error
+from coop.rules.conditions import CatalogView, ItemTypeInfo, RuleKind, validate_condition
+from coop.signals.registry import SignalRegistry
+
+State = dict[str, dict[str, Canonical]]
+
+
+@dataclass(frozen=True)
+class Context:
+    state: State
+    paths: dict[tuple[str, str], str]
+    builtin_actions: frozenset[str]
+    user_emails: frozenset[str]
+    signals: SignalRegistry
+
+    def path(self, kind: str, object_id: str) -> str:
+        if kind in ("settings", "ncmec"):
+            return kind
+        return self.paths.get((kind, object_id)) or f"{kind}[id={object_id}]"
+
+    def objects(self, kind: str) -> Iterable[tuple[str, Canonical]]:
+        return ((self.path(kind, oid), data) for oid, data in self.state.get(kind, {}).items())
+
+
+def catalog_view(state: State, signals: SignalRegistry) -> CatalogView:
+    item_types = {}
+    for type_id, data in state.get("itemTypes", {}).items():
+        fields = {
+            f["name"]: f.get("items") or f.get("values") or f["type"]
+            for f in data["fields"]
+            if f.get("name") and f.get("type")
+        }
+        item_types[type_id] = ItemTypeInfo(data["kind"], fields, dict(data.get("roles") or {}))
+    banks = {bank_id: data["kind"] for bank_id, data in state.get("banks", {}).items()}
+    return CatalogView(item_types, banks, frozenset(state.get("policies", {})), signals)
+
+
+def validate_state(ctx: Context) -> Errors:
+    errors: Errors = []
+    catalog = catalog_view(ctx.state, ctx.signals)
+    item_types = ctx.state.get("itemTypes", {})
+    actions = ctx.state.get("actions", {})
+    policies = ctx.state.get("policies", {})
+    queues = ctx.state.get("queues", {})
+
+    def refs(values: list, path: str, known: Any, what: str) -> None:
+        for i, value in enumerate(values):
+            if value is not None and value not in known:
+                errors.append(ConfigError(f"{path}[{i}]", f"unknown {what} {value!r}"))
+
+    for path, data in ctx.objects("policies"):
+        _check_policy_parents(data, policies, path, errors)
+    for path, data in ctx.objects("actions"):
+        refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
+    for path, data in ctx.objects("rules"):
+        if not data["itemTypes"]:
+            errors.append(ConfigError(f"{path}.itemTypes", "a rule needs at least one item type"))
+        refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
+        refs(data["policies"], f"{path}.policies", policies, "policy")
+        _check_action_refs(ctx, data["actions"], f"{path}.actions", data["itemTypes"], errors)
+        errors += _condition(ctx, catalog, data, path, RuleKind.PROACTIVE, bool(data["actions"]))
+    for path, data in ctx.objects("queues"):
+        known = set(actions) | ctx.builtin_actions
+        refs(data["hiddenActions"], f"{path}.hiddenActions", known, "action")
+        for i, email in enumerate(data["reviewers"]):
+            if email not in ctx.user_emails:
+                errors.append(
+                    ConfigError(f"{path}.reviewers[{i}]", f"no user with email {email!r}")
+                )
+    for appeals in (False, True):
+        defaults = [q for q in queues.values() if q["default"] and q["appeals"] == appeals]
+        if not defaults:
+            what = "appeals queue" if appeals else "queue"
+            errors.append(ConfigError("queues", f"there must be a default {what}"))
+    for kind, appeals in (("routingRules", False), ("appealRoutingRules", True)):
+        for path, data in ctx.objects(kind):
+            refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
+            if not data["itemTypes"]:
+                errors.append(ConfigError(f"{path}.itemTypes", "needs at least one item type"))
+            queue = queues.get(data["queue"])
+            if queue is None:
+                errors.append(ConfigError(f"{path}.queue", f"unknown queue {data['queue']!r}"))
+            elif queue["appeals"] != appeals:
+                wanted = "an appeals queue" if appeals else "a queue that is not for appeals"
+                errors.append(ConfigError(f"{path}.queue", f"must be {wanted}"))
+            errors += _condition(ctx, catalog, data, path, RuleKind.ROUTING, automated=False)
+    settings = ctx.state.get("settings", {}).get("settings")
+    if settings:
+        for i, threshold in enumerate(settings["strikes"]["thresholds"]):
+            if threshold:
+                where = f"settings.strikes.thresholds[{i}].actions"
+                users = [t for t, d in item_types.items() if d["kind"] == "USER"]
+                _check_action_refs(ctx, threshold["actions"], where, users, errors)
+    ncmec = ctx.state.get("ncmec", {}).get("ncmec")
+    if ncmec and ncmec["defaultQueue"] and ncmec["defaultQueue"] not in queues:
+        errors.append(ConfigError("ncmec.defaultQueue", f"unknown queue {ncmec['defaultQueue']!r}"))
+    return errors
+
+
+def _condition(
+    ctx: Context, catalog: CatalogView, data: Canonical, path: str, kind: RuleKind, automated: bool
+) -> Errors:
+    return [
+        ConfigError(e.path, e.message)
+        for e in validate_condition(
+            data["condition"],
+            catalog,
+            data["itemTypes"],
+            rule_kind=kind,
+            automated=automated,
+            path=f"{path}.condition",
+        )
+    ]
+
+
+def _check_policy_parents(data: Canonical, policies: State, path: str, errors: Errors) -> None:
+    seen = {data["id"]}
+    parent = data["parent"]
+    while parent is not None:
+        if parent not in policies:
+            errors.append(ConfigError(f"{path}.parent", f"unknown policy {parent!r}"))
+            return
+        if parent in seen:
+            errors.append(ConfigError(f"{path}.parent", "policies cannot be their own ancestor"))
+            return
+        seen.add(parent)
+        parent = policies[parent]["parent"]
+
+
+def _check_action_refs(
+    ctx: Context, action_refs: list, path: str, item_types: list[str], errors: Errors
+) -> None:
+    """Each action exists, applies to the item types, and gets valid parameters."""
+    actions = ctx.state.get("actions", {})
+    for i, ref in enumerate(action_refs):
+        if not ref or ref.get("id") is None:
+            continue
+        where = f"{path}[{i}]"
+        action_id = ref["id"]
+        if action_id in ctx.builtin_actions:
+            if ref["parameters"]:
+                errors.append(
+                    ConfigError(f"{where}.parameters", f"{action_id} takes no parameters")
+                )
+            continue
+        action = actions.get(action_id)
+        if action is None:
+            errors.append(ConfigError(where, f"unknown action {action_id!r}"))
+            continue
+        if action["itemTypes"]:
+            for type_id in item_types:
+                if type_id not in action["itemTypes"]:
+                    errors.append(
+                        ConfigError(
+                            where, f"action {action_id!r} does not apply to item type {type_id!r}"
+                        )
+                    )
+        params = {p["name"]: p for p in action["parameters"] if p}
+        given = ref["parameters"] or {}
+        for param_name, value in given.items():
+            spec = params.get(param_name)
+            if spec is None:
+                errors.append(
+                    ConfigError(
+                        f"{where}.parameters.{param_name}",
+                        f"action {action_id!r} has no such parameter",
+                    )
+                )
+                continue
+            message = parameter_value_error(spec["type"], value)
+            if message:
+                errors.append(ConfigError(f"{where}.parameters.{param_name}", message))
+        for param_name, spec in params.items():
+            if spec["required"] and "default" not in spec and param_name not in given:
+                errors.append(
+                    ConfigError(f"{where}.parameters", f"missing required parameter {param_name!r}")
+                )

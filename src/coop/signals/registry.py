@@ -1,0 +1,322 @@
+"""Declarations of the signals a condition leaf can use (spec: rules.md, signals).
+
+Pure Python: the rule validator and, later, the evaluator read these declarations. Plugins add
+signals through the entry-point group `coop.signals`; an entry point may name a `SignalSpec`, an
+iterable of them, or a callable returning either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import cache
+from importlib.metadata import entry_points
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "coop.signals"
+
+# Input types a signal may accept besides the scalar field types (catalog.field_types.FieldType).
+USER = "USER"  # AUTHOR, or ITEM when the item is a USER
+FULL_ITEM = "FULL_ITEM"
+ANY_INPUT = "*"  # accepts every input type (HTTP signals)
+
+
+class OutputType(StrEnum):
+    BOOLEAN = "BOOLEAN"
+    NUMBER = "NUMBER"
+    ORDERED_ENUM = "ORDERED_ENUM"
+    STRING = "STRING"
+
+
+class SubcategoryMode(StrEnum):
+    NONE = "NONE"  # the leaf must not set `subcategory`
+    CHOICE = "CHOICE"  # one of `subcategories`
+    FREE = "FREE"  # a required free-form id (e.g. a Zentropi labeler version)
+
+
+class ValueKind(StrEnum):
+    """What inline `values` of a leaf are, so they can be checked when the rule is saved."""
+
+    TEXT = "TEXT"
+    REGEX = "REGEX"
+    LOCATION = "LOCATION"
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    id: str
+    name: str
+    description: str
+    input_types: frozenset[str]
+    output: OutputType
+    cost: int
+    # ORDERED_ENUM outputs: the values, lowest rank first.
+    enum_values: tuple[str, ...] = ()
+    # NUMBER outputs bounded like a score (0..1); None = unbounded (e.g. a strike total).
+    output_range: tuple[float, float] | None = None
+    needs_values: bool = False
+    value_kind: ValueKind | None = None  # None: inline values are not accepted
+    bank_kinds: frozenset[str] = frozenset()  # bank kinds accepted in `banks`
+    subcategory_mode: SubcategoryMode = SubcategoryMode.NONE
+    subcategories: tuple[str, ...] = ()
+    allowed_in_automated_rules: bool = True
+    enabled: bool = True
+    disabled_reason: str = ""
+    options: frozenset[str] = frozenset()  # extra leaf keys, e.g. `substring`
+    plugin: str | None = None  # the distribution that declared it
+
+    def accepts(self, input_type: str) -> bool:
+        return ANY_INPUT in self.input_types or input_type in self.input_types
+
+
+class SignalRegistry:
+    """All known signals by id. Built-ins first, then plugins (which cannot replace built-ins)."""
+
+    def __init__(self, specs: Iterable[SignalSpec] = ()) -> None:
+        self._specs: dict[str, SignalSpec] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: SignalSpec) -> None:
+        if spec.id in self._specs:
+            raise ValueError(f"signal {spec.id!r} is already registered")
+        self._specs[spec.id] = spec
+
+    def get(self, signal_id: str) -> SignalSpec | None:
+        return self._specs.get(signal_id)
+
+    def __contains__(self, signal_id: object) -> bool:
+        return signal_id in self._specs
+
+    def __iter__(self) -> Iterator[SignalSpec]:
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+_TEXT_INPUTS = frozenset({"STRING"})
+_SCORE = (0.0, 1.0)
+_LIKELIHOOD = ("VERY_LOW", "LOW", "MEDIUM", "HIGH", "VERY_HIGH")
+
+# OpenAI moderation categories exposed as signals: (id part, display name, text, image).
+OPENAI_CATEGORIES: tuple[tuple[str, str, bool, bool], ...] = (
+    ("HATE", "Hate", True, False),
+    ("HATE_THREATENING", "Hate (threatening)", True, False),
+    ("SELF_HARM", "Self-harm", True, True),
+    ("SELF_HARM_INTENT", "Self-harm intent", True, True),
+    ("SELF_HARM_INSTRUCTIONS", "Self-harm instructions", True, True),
+    ("SEXUAL", "Sexual", True, True),
+    ("SEXUAL_MINORS", "Sexual (minors)", True, False),
+    ("VIOLENCE", "Violence", True, True),
+    ("GRAPHIC_VIOLENCE", "Graphic violence", True, True),
+)
+
+
+def _needs_credentials(integration: str) -> str:
+    return f"the {integration} integration is not configured (no credentials)"
+
+
+def _builtin_specs() -> list[SignalSpec]:
+    def text_match(signal_id: str, name: str, description: str) -> SignalSpec:
+        return SignalSpec(
+            id=signal_id,
+            name=name,
+            description=description,
+            input_types=frozenset({"STRING", "ID"}),
+            output=OutputType.BOOLEAN,
+            cost=1,
+            needs_values=True,
+            value_kind=ValueKind.TEXT,
+            bank_kinds=frozenset({"TEXT"}),
+            options=frozenset({"substring"}),
+        )
+
+    def regex_match(signal_id: str, name: str, description: str) -> SignalSpec:
+        return SignalSpec(
+            id=signal_id,
+            name=name,
+            description=description,
+            input_types=_TEXT_INPUTS,
+            output=OutputType.BOOLEAN,
+            cost=2,
+            needs_values=True,
+            value_kind=ValueKind.REGEX,
+            bank_kinds=frozenset({"REGEX"}),
+        )
+
+    def image_match(signal_id: str, name: str, description: str) -> SignalSpec:
+        return SignalSpec(
+            id=signal_id,
+            name=name,
+            description=description,
+            input_types=frozenset({"IMAGE"}),
+            output=OutputType.BOOLEAN,
+            cost=10,
+            needs_values=True,
+            bank_kinds=frozenset({"HASH"}),
+        )
+
+    specs = [
+        text_match(
+            "TEXT_MATCHING_CONTAINS_TEXT",
+            "Contains text",
+            "Case-insensitive whole-word match of any value (substring with `substring: true`).",
+        ),
+        text_match(
+            "TEXT_MATCHING_NOT_CONTAINS_TEXT",
+            "Does not contain text",
+            "Passes when no value matches (whole words unless `substring: true`).",
+        ),
+        regex_match(
+            "TEXT_MATCHING_CONTAINS_REGEX",
+            "Contains regex",
+            "Case-insensitive RE2 search for any pattern.",
+        ),
+        regex_match(
+            "TEXT_MATCHING_NOT_CONTAINS_REGEX",
+            "Does not contain regex",
+            "Passes when no RE2 pattern is found.",
+        ),
+        SignalSpec(
+            id="TEXT_MATCHING_CONTAINS_VARIANT",
+            name="Contains variant",
+            description="Evasion-resistant match (homoglyphs, leetspeak, separators, repeats).",
+            input_types=_TEXT_INPUTS,
+            output=OutputType.BOOLEAN,
+            cost=3,
+            needs_values=True,
+            value_kind=ValueKind.TEXT,
+            bank_kinds=frozenset({"TEXT"}),
+        ),
+        SignalSpec(
+            id="TEXT_SIMILARITY_SCORE",
+            name="Text similarity score",
+            description="Best fuzzy similarity (0..1) of the text to any value.",
+            input_types=_TEXT_INPUTS,
+            output=OutputType.NUMBER,
+            output_range=_SCORE,
+            cost=5,
+            needs_values=True,
+            value_kind=ValueKind.TEXT,
+            bank_kinds=frozenset({"TEXT"}),
+        ),
+        SignalSpec(
+            id="GEO_CONTAINED_WITHIN",
+            name="Is location in",
+            description="The geohash lies inside any of the locations.",
+            input_types=frozenset({"GEOHASH"}),
+            output=OutputType.BOOLEAN,
+            cost=2,
+            needs_values=True,
+            value_kind=ValueKind.LOCATION,
+            bank_kinds=frozenset({"LOCATION"}),
+        ),
+        image_match(
+            "IMAGE_SIMILARITY_MATCH",
+            "Image matches hash bank",
+            "The image's PDQ hash is within the bank's distance threshold of a banked hash.",
+        ),
+        image_match(
+            "IMAGE_SIMILARITY_DOES_NOT_MATCH",
+            "Image does not match hash bank",
+            "No banked hash is within the bank's distance threshold of the image's PDQ hash.",
+        ),
+        SignalSpec(
+            id="USER_STRIKE_VALUE",
+            name="User strikes",
+            description="The user's current (unexpired) strike total.",
+            input_types=frozenset({USER}),
+            output=OutputType.NUMBER,
+            cost=5,
+        ),
+    ]
+    for part, label, text, image in OPENAI_CATEGORIES:
+        for enabled_for, kind, input_type in ((text, "TEXT", "STRING"), (image, "IMAGE", "IMAGE")):
+            if enabled_for:
+                specs.append(
+                    SignalSpec(
+                        id=f"OPEN_AI_{part}_{kind}_MODEL",
+                        name=f"OpenAI {label} {kind.lower()} score",
+                        description=f"OpenAI moderation score (0..1) for {label.lower()}.",
+                        input_types=frozenset({input_type}),
+                        output=OutputType.NUMBER,
+                        output_range=_SCORE,
+                        cost=20,
+                        enabled=False,
+                        disabled_reason=_needs_credentials("OpenAI"),
+                    )
+                )
+    specs += [
+        SignalSpec(
+            id="GOOGLE_CONTENT_SAFETY_API_IMAGE",
+            name="Google Content Safety API (image)",
+            description="Google's likelihood that the image is abusive, VERY_LOW to VERY_HIGH.",
+            input_types=frozenset({"IMAGE"}),
+            output=OutputType.ORDERED_ENUM,
+            enum_values=_LIKELIHOOD,
+            cost=20,
+            allowed_in_automated_rules=False,
+            enabled=False,
+            disabled_reason=_needs_credentials("Google Content Safety"),
+        ),
+        SignalSpec(
+            id="ZENTROPI_LABELER",
+            name="Zentropi labeler",
+            description="Score (0..1) of a Zentropi labeler; the subcategory is its version id.",
+            input_types=_TEXT_INPUTS,
+            output=OutputType.NUMBER,
+            output_range=_SCORE,
+            cost=20,
+            subcategory_mode=SubcategoryMode.FREE,
+            enabled=False,
+            disabled_reason=_needs_credentials("Zentropi"),
+        ),
+        SignalSpec(
+            id="HTTP_SIGNAL",
+            name="HTTP signal",
+            description="A deployer's own model behind an HTTP endpoint; the subcategory names it.",
+            input_types=frozenset({ANY_INPUT}),
+            output=OutputType.NUMBER,
+            cost=30,
+            subcategory_mode=SubcategoryMode.FREE,
+            enabled=False,
+            disabled_reason="no HTTP signal endpoint is configured",
+        ),
+    ]
+    return specs
+
+
+def _plugin_specs(loaded: object, plugin: str) -> list[SignalSpec]:
+    if callable(loaded) and not isinstance(loaded, SignalSpec):
+        loaded = loaded()
+    items = [loaded] if isinstance(loaded, SignalSpec) else list(loaded)  # type: ignore[call-overload]
+    if not all(isinstance(item, SignalSpec) for item in items):
+        raise TypeError("entry point must provide SignalSpec objects")
+    return [item if item.plugin else replace(item, plugin=plugin) for item in items]
+
+
+def build_registry(
+    discover: Callable[[], Iterable[object]] | None = None,
+) -> SignalRegistry:
+    """Built-ins plus plugin signals. A broken plugin is logged and skipped, never fatal."""
+    registry = SignalRegistry(_builtin_specs())
+    points = discover() if discover else entry_points(group=ENTRY_POINT_GROUP)
+    for point in points:
+        name = getattr(point, "name", repr(point))
+        try:
+            dist = getattr(getattr(point, "dist", None), "name", None) or name
+            for spec in _plugin_specs(point.load(), dist):  # type: ignore[attr-defined]
+                registry.register(spec)
+        except Exception:
+            logger.exception("could not load signal plugin %s", name)
+    return registry
+
+
+@cache
+def default_registry() -> SignalRegistry:
+    """The process-wide registry (plugins are discovered once)."""
+    return build_registry()
