@@ -52,9 +52,13 @@ def _ensure_database(server) -> None:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
         ).fetchone()
-        if not exists:
+        if exists:
+            return
+        try:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-            log.info("created database %s", DATABASE_NAME)
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return  # another process starting at the same moment created it
+        log.info("created database %s", DATABASE_NAME)
 
 
 def ensure_database_url(data_dir: Path) -> str:
