@@ -1,3 +1,200 @@
-from ninja import NinjaAPI
+"""Platform API v1 (api.md). Handlers are thin: parsing is ninja's, work is in services."""
 
-api = NinjaAPI(title="Coop platform API", version="1", urls_namespace="api")
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, connection
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from procrastinate.exceptions import ConnectorException
+
+from coop.catalog.models import Policy
+from coop.ingest import services
+from coop.ingest.auth import ApiKeyAuth, LimitedJsonParser
+from coop.ingest.errors import (
+    AUTHENTICATION,
+    INVALID_INPUT,
+    NOT_FOUND,
+    NOT_IMPLEMENTED,
+    PAYLOAD_TOO_LARGE,
+    ApiError,
+    ErrorItem,
+    error_response,
+    internal_error,
+    pointer_from_loc,
+    service_unavailable,
+)
+from coop.ingest.schemas import (
+    AppealIn,
+    ContentIn,
+    ErrorsOut,
+    HealthOut,
+    ItemsAccepted,
+    ItemsIn,
+    PoliciesOut,
+    ReportCreated,
+    ReportIn,
+    ReportStatus,
+)
+from coop.review.services import report_state
+
+api = NinjaAPI(
+    title="Coop platform API",
+    version="1",
+    description='Every error answers `{"errors": [...]}` (see docs/api.md).',
+    urls_namespace="api",
+    auth=ApiKeyAuth(),
+    parser=LimitedJsonParser(),
+    openapi_url="/openapi.json",
+    docs_url=None,
+)
+
+# Documented on every authenticated operation, so clients and the fuzzer know the envelope.
+ERRORS = {status: ErrorsOut for status in (400, 401, 413, 429, 500, 503)}
+
+
+@api.post("/items/async/", response={202: ItemsAccepted, **ERRORS}, summary="Submit items")
+def items_async(request: HttpRequest, payload: ItemsIn):
+    """Store the items and enqueue their rule evaluation in one transaction; 202 = durable."""
+    return Status(202, {"submissionIds": services.submit_items(payload.items)})
+
+
+@api.post("/content/", response={202: None, 501: ErrorsOut, **ERRORS}, summary="Submit content")
+def content(request: HttpRequest, payload: ContentIn):
+    """Legacy single-item submission, answered 202 with an empty body.
+
+    `sync: true` (rules run before answering) answers 501 /errors/not-implemented until the
+    rules engine exists; nothing is stored then.
+    """
+    if payload.sync:
+        raise ApiError.one(
+            501,
+            NOT_IMPLEMENTED,
+            "Synchronous evaluation is not available yet",
+            "Send the item without `sync` (or use /api/v1/items/async/).",
+            "/sync",
+        )
+    services.submit_content(payload)
+    return HttpResponse(status=202)
+
+
+@api.post("/report", response={201: ReportCreated, **ERRORS}, summary="Report an item")
+def report(request: HttpRequest, payload: ReportIn):
+    """Store the report and its items and put the item in a review job (new or merged)."""
+    return Status(201, {"reportId": services.submit_report(payload).pk})
+
+
+@api.post(
+    "/report/appeal", response={204: None, 409: ErrorsOut, **ERRORS}, summary="Appeal actions"
+)
+def appeal(request: HttpRequest, payload: AppealIn):
+    """Queue an appeal for review; repeating an appealId is a no-op. 409 if appeals are off."""
+    services.submit_appeal(payload)
+    return HttpResponse(status=204)
+
+
+@api.get(
+    "/report/{reportId}", response={200: ReportStatus, 404: ErrorsOut, **ERRORS}, summary="Report"
+)
+def report_status(request: HttpRequest, reportId: str):
+    """The report's review status, so platforms can stay in sync."""
+    state = report_state(reportId)
+    if state is None:
+        raise ApiError.one(
+            404, NOT_FOUND, "Report not found", f"No report has the id {reportId!r}."
+        )
+    return {
+        "reportId": state.report_id,
+        "status": state.status,
+        "queueId": state.queue_id,
+        "jobId": state.job_id,
+    }
+
+
+@api.get("/policies/", response={200: PoliciesOut, **ERRORS}, summary="List policies")
+def policies(request: HttpRequest):
+    rows = Policy.objects.order_by("id").values_list("id", "name", "parent_id")
+    return {"policies": [{"id": i, "name": n, "parentId": p} for i, n, p in rows]}
+
+
+@api.get("/user_scores/", response={200: int, **ERRORS}, summary="User strike total")
+def user_scores(request: HttpRequest, id: str, typeId: str):
+    """The user's current strike total, a bare number.
+
+    Always 0 for now: strikes are stored by the rules engine, which arrives in the next issue.
+    """
+    return 0
+
+
+@api.get("/health", auth=None, response={200: HealthOut, 503: ErrorsOut}, summary="Health")
+def health(request: HttpRequest):
+    """200 when the database answers a query, 503 otherwise (load balancer probe)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"status": "ok"}
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(request, exc)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request,
+        ApiError.one(
+            401,
+            AUTHENTICATION,
+            "Authentication failed or missing",
+            "Send a valid, unrevoked API key in the X-API-KEY header.",
+        ),
+    )
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(request, ApiError([_validation_item(e) for e in exc.errors[:100]]))
+
+
+def _validation_item(error: dict) -> ErrorItem:
+    """A pydantic error as an envelope entry; body locations become JSON pointers."""
+    loc = list(error.get("loc", ()))
+    message = error.get("msg", "Invalid value")
+    if loc and loc[0] == "body":
+        pointer = pointer_from_loc(loc[2:])
+        title = "Missing field" if error.get("type") == "missing" else "Invalid field"
+        return ErrorItem(400, INVALID_INPUT, title, f"{pointer or 'body'}: {message}", pointer)
+    where = f"{loc[0]} parameter {loc[-1]!r}" if len(loc) >= 2 else "request"
+    return ErrorItem(400, INVALID_INPUT, "Invalid parameter", f"{where}: {message}")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, ApiError):
+        return error_response(request, cause)
+    return error_response(request, ApiError.invalid("Invalid request", str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(request, ApiError.one(413, PAYLOAD_TOO_LARGE, "Request body too large"))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, ApiError.one(404, NOT_FOUND, "Not found"))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+@api.exception_handler(ConnectorException)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, service_unavailable(request))
+
+
+@api.exception_handler(Exception)
+def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, internal_error(request))

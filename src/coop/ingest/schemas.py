@@ -1,0 +1,183 @@
+"""Request and response bodies of the platform API (api.md). Field names are the wire names.
+
+Plain pydantic models: ninja's Schema adds an ORM-reading validator per object that the
+ingest hot path does not need.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from coop.catalog.item_data import MAX_ITEM_ID_LENGTH, MAX_TYPE_ID_LENGTH
+
+ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH)]
+TypeId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
+ConfigId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
+
+
+class ItemIn(BaseModel):
+    id: ItemId
+    typeId: TypeId
+    data: dict[str, Any]
+    typeVersion: str | None = Field(
+        None,
+        description="Accepted for compatibility; data is validated against the current version.",
+    )
+    typeSchemaVariant: Literal["original", "partial"] = "original"
+
+
+EXAMPLE_ITEM = {"id": "post-1", "typeId": "post", "data": {"text": "hello"}}
+
+
+class ItemsIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EXAMPLE_ITEM]}]})
+
+    items: list[ItemIn] = Field(description="1 to COOP_MAX_BATCH (default 1000) items.")
+
+
+class ItemsAccepted(BaseModel):
+    submissionIds: list[int]
+
+
+class ContentIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"contentType": "post", "contentId": "c-1", "content": {"text": "hi"}}]
+        }
+    )
+
+    contentType: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Item type id or name."
+    )
+    contentId: ItemId
+    content: dict[str, Any]
+    userId: ItemId | None = None
+    sync: bool = False
+
+
+class ItemRef(BaseModel):
+    id: ItemId
+    typeId: TypeId
+
+
+class MaybeDataItemIn(BaseModel):
+    id: ItemId
+    typeId: TypeId
+    data: dict[str, Any] | None = Field(
+        None, description="Omitted: the latest data stored for the item is used."
+    )
+
+
+class DataItemIn(BaseModel):
+    id: ItemId
+    typeId: TypeId
+    data: dict[str, Any]
+
+
+class Reporter(BaseModel):
+    kind: Literal["user"]
+    typeId: TypeId
+    id: ItemId
+
+
+class ReportReason(BaseModel):
+    policyId: ConfigId | None = None
+    reason: str | None = None
+    csam: bool = False
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reporter": {"kind": "user", "typeId": "user", "id": "u-9"},
+                    "reportedAt": "2024-01-15T10:30:00.000Z",
+                    "reportedForReason": {"policyId": "spam", "reason": "ads"},
+                    "reportedItem": EXAMPLE_ITEM,
+                }
+            ]
+        }
+    )
+
+    reporter: Reporter
+    reportedAt: datetime
+    reportedForReason: ReportReason | None = None
+    reportedItem: MaybeDataItemIn
+    reportedItemThread: list[DataItemIn] = Field(
+        default_factory=list, description="Validated leniently (schema variant partial)."
+    )
+    reportedItemsInThread: list[ItemRef] = Field(default_factory=list)
+    additionalItems: list[DataItemIn] = Field(default_factory=list)
+
+
+class ReportCreated(BaseModel):
+    reportId: UUID
+
+
+class ReportStatus(BaseModel):
+    reportId: UUID
+    status: Literal["PENDING", "DECIDED", "INVALIDATED"]
+    queueId: str
+    jobId: UUID
+
+
+class PolicyRef(BaseModel):
+    id: ConfigId
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "appealId": "platform-appeal-7",
+                    "appealedBy": {"typeId": "user", "id": "u-1"},
+                    "appealedAt": "2024-01-15T12:00:00.000Z",
+                    "actionedItem": EXAMPLE_ITEM,
+                    "actionsTaken": ["delete"],
+                    "violatingPolicies": [{"id": "spam"}],
+                }
+            ]
+        }
+    )
+
+    appealId: ItemId
+    appealedBy: ItemRef
+    appealedAt: datetime
+    actionedItem: MaybeDataItemIn
+    actionsTaken: list[ConfigId] = Field(min_length=1)
+    appealReason: str | None = None
+    violatingPolicies: list[PolicyRef] = Field(default_factory=list)
+    additionalItems: list[DataItemIn] = Field(default_factory=list)
+
+
+class PolicyOut(BaseModel):
+    id: str
+    name: str
+    parentId: str | None
+
+
+class PoliciesOut(BaseModel):
+    policies: list[PolicyOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ErrorOut(BaseModel):
+    status: int
+    type: list[str]
+    title: str
+    detail: str | None = None
+    pointer: str | None = None
+    requestId: str | None = None
+
+
+class ErrorsOut(BaseModel):
+    errors: list[ErrorOut]

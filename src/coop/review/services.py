@@ -1,0 +1,116 @@
+"""Creating and merging review jobs (review.md, Jobs), and the status of reports."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from coop.ingest.models import ItemSubmission
+from coop.review.models import Job, JobKind, JobSource, JobStatus, Queue, Report
+
+# One statement, race-safe: the partial unique index one_pending_job_per_item_and_queue decides
+# between insert and merge. On merge the job keeps its id and created_at (so its FIFO position);
+# policy ids are unioned in first-seen order; the latest submission becomes the job's data.
+_UPSERT_JOB = """
+INSERT INTO review_job AS j (
+    id, queue_id, kind, status, item_id, item_type_id, submission_id, source, policy_ids,
+    report_count, priority, created_at, updated_at
+) VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s::varchar[], %s, 0, %s, %s)
+ON CONFLICT (queue_id, item_type_id, item_id, kind) WHERE status = 'PENDING'
+DO UPDATE SET
+    report_count = j.report_count + EXCLUDED.report_count,
+    policy_ids = ARRAY(
+        SELECT p FROM unnest(j.policy_ids || EXCLUDED.policy_ids) WITH ORDINALITY AS t(p, n)
+        GROUP BY p ORDER BY min(n)
+    ),
+    submission_id = COALESCE(EXCLUDED.submission_id, j.submission_id),
+    updated_at = EXCLUDED.updated_at
+RETURNING id
+"""
+
+
+def default_queue() -> Queue:
+    return Queue.objects.get(is_default=True, is_appeals=False)
+
+
+def default_appeals_queue() -> Queue:
+    return Queue.objects.get(is_default=True, is_appeals=True)
+
+
+def route_report(item: ItemSubmission, policy_ids: list[str], csam: bool) -> Queue:
+    """The queue a report goes to. The single place that routing rules (rules engine) and the
+    NCMEC flow (csam reports; the flag stays on the Report) will replace: the default queue."""
+    return default_queue()
+
+
+def route_appeal(item: ItemSubmission, policy_ids: list[str]) -> Queue:
+    """The queue an appeal goes to; appeal routing rules will replace this: the appeals queue."""
+    return default_appeals_queue()
+
+
+def enqueue_for_review(
+    item: ItemSubmission,
+    queue: Queue,
+    source: JobSource,
+    policy_ids: list[str],
+    report: Report | None = None,
+) -> Job:
+    """Create the item's pending job in `queue`, or merge into the one that exists.
+
+    A `report` (unsaved) is attached to the job and counted; the report history of a job is its
+    reports. Call inside the caller's transaction.
+    """
+    now = timezone.now()
+    kind = JobKind.APPEAL if queue.is_appeals else JobKind.DEFAULT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_JOB,
+            [
+                uuid.uuid4(),
+                queue.pk,
+                kind,
+                item.item_id,
+                item.item_type_id,
+                item.pk,
+                source,
+                list(dict.fromkeys(policy_ids)),
+                1 if report is not None else 0,
+                now,
+                now,
+            ],
+        )
+        (job_id,) = cursor.fetchone()
+    job = Job.objects.get(pk=job_id)
+    if report is not None:
+        report.job = job
+        report.save()
+    return job
+
+
+@dataclass(frozen=True, slots=True)
+class ReportState:
+    report_id: uuid.UUID
+    status: JobStatus
+    queue_id: str
+    job_id: uuid.UUID
+
+
+def report_state(report_id: str) -> ReportState | None:
+    """The report's status as platforms see it; None for unknown (or malformed) ids.
+
+    Decision details are added when review decisions exist (a later issue).
+    """
+    try:
+        pk = uuid.UUID(report_id)
+    except ValueError:
+        return None
+    report = Report.objects.select_related("job").filter(pk=pk).first()
+    if report is None:
+        return None
+    status = JobStatus(report.job.status)
+    if report.invalidated_at is not None:
+        status = JobStatus.INVALIDATED
+    return ReportState(report.pk, status, report.job.queue_id, report.job.pk)
