@@ -23,9 +23,7 @@ from coop.bench.harness import Result, percentile, scratch_database, web_server
 BATCH = 100
 CLIENTS = 8
 BENCH_KEY = "b" * 64
-WORDS = (
-    "the quick brown fox jumps over the lazy dog while reviewers keep the queue calm"
-).split()
+WORDS = ("the quick brown fox jumps over the lazy dog while reviewers keep the queue calm").split()
 
 POST_TYPE = {
     "fields": [
@@ -106,8 +104,14 @@ def drive_direct(database_url: str, total_items: int) -> float:
     rows = [
         [
             (
-                item["id"], "post", 1, json.dumps(item["data"]), "API",
-                item["data"]["author"]["id"], "user", datetime.now(UTC),
+                item["id"],
+                "post",
+                1,
+                json.dumps(item["data"]),
+                "API",
+                item["data"]["author"]["id"],
+                "user",
+                datetime.now(UTC),
             )
             for item in (make_item(b * BATCH + i) for i in range(BATCH))
         ]
