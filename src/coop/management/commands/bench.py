@@ -4,9 +4,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import ingest
+from coop.bench import ingest, text
 
-SCENARIOS = {"ingest": ingest.run}
+SCENARIOS = {"ingest": ingest.run, "text": text.run}
 
 
 class Command(BaseCommand):

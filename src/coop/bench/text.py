@@ -1,0 +1,88 @@
+"""`coop bench text`: variant matching of 1 KB texts against a 10,000-term bank.
+
+The bank is the evasion corpus's terms plus deterministic made-up phrases up to 10,000
+entries; the texts are 1 KB messages assembled from the clean corpus, one in ten carrying an
+evasive positive. It reports microseconds per text (mean and p95) and, with the same bank,
+recall on the evasive positives and the false-positive rate on the clean negatives.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from coop.bench.harness import Result, percentile
+from coop.signals.text import Mode, TextBank
+
+BANK_SIZE = 10_000
+TEXT_BYTES = 1024
+CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "evasion"
+SYLLABLES = "ka lo mi zu ter van qui bro sel dax nor pim gru fla wen tox rev jal".split()
+
+
+def corpus() -> tuple[list[str], list[dict], list[dict]]:
+    if not (CORPUS / "bank.txt").exists():
+        raise FileNotFoundError(f"the evasion corpus is not at {CORPUS} (a source checkout)")
+    terms = (CORPUS / "bank.txt").read_text(encoding="utf-8").split("\n")
+    rows = {
+        name: [json.loads(line) for line in (CORPUS / f"{name}.jsonl").open(encoding="utf-8")]
+        for name in ("positives", "negatives")
+    }
+    return [t for t in terms if t], rows["positives"], rows["negatives"]
+
+
+def bank(terms: list[str], rng: random.Random) -> list[str]:
+    """The corpus terms plus made-up one- to three-word phrases, BANK_SIZE in all."""
+    words = sorted({"".join(rng.choices(SYLLABLES, k=3)) for _ in range(4000)})
+    entries = dict.fromkeys(terms)
+    while len(entries) < BANK_SIZE:
+        entries[" ".join(rng.choices(words, k=rng.randint(1, 3)))] = None
+    return list(entries)
+
+
+def texts(positives: list[dict], negatives: list[dict], rng: random.Random, n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        parts: list[str] = []
+        size = 0
+        if i % 10 == 0:
+            parts.append(rng.choice(positives)["text"])
+            size += len(parts[0]) + 1
+        while size < TEXT_BYTES:
+            sentence = rng.choice(negatives)["text"]
+            parts.append(sentence)
+            size += len(sentence) + 1
+        rng.shuffle(parts)
+        out.append(" ".join(parts)[:TEXT_BYTES])
+    return out
+
+
+def run(seconds: float = 20.0) -> Result:
+    rng = random.Random(20261121)
+    terms, positives, negatives = corpus()
+    matcher = TextBank.compile(bank(terms, rng), Mode.VARIANT)
+    found = sum(row["term"] in {m.term for m in matcher.find_all(row["text"])} for row in positives)
+    false_positives = sum(matcher.find(row["text"]) is not None for row in negatives)
+    samples = texts(positives, negatives, rng, 500)
+    timings: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for text in samples:
+            started = time.perf_counter()
+            matcher.find(text)
+            timings.append((time.perf_counter() - started) * 1e6)
+    return Result(
+        scenario="text",
+        metrics={
+            "us_per_text": statistics.fmean(timings),
+            "p95_us": percentile(timings, 95),
+            "texts": len(timings),
+            "bank_terms": BANK_SIZE,
+            "recall": found / len(positives),
+            "false_positive_rate": false_positives / len(negatives),
+        },
+        targets={"us_per_text": "< 100", "recall": ">= 0.95", "false_positive_rate": "< 0.005"},
+    )
