@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from coop.catalog.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobKind, JobSource, JobStatus, Queue, Report
 
@@ -52,7 +53,7 @@ def route_appeal(item: ItemSubmission, policy_ids: list[str]) -> Queue:
 
 
 def enqueue_for_review(
-    item: ItemSubmission,
+    item: ItemSubmission | ItemRef,
     queue: Queue,
     source: JobSource,
     policy_ids: list[str],
@@ -60,9 +61,12 @@ def enqueue_for_review(
 ) -> Job:
     """Create the item's pending job in `queue`, or merge into the one that exists.
 
-    A `report` (unsaved) is attached to the job and counted; the report history of a job is its
-    reports. Call inside the caller's transaction.
+    `item` is the submission holding the item's latest data, or only its reference when Coop
+    has no data for it (e.g. an author sent to review). A `report` (unsaved) is attached to
+    the job and counted; the report history of a job is its reports. Call inside the caller's
+    transaction.
     """
+    submission_id = item.pk if isinstance(item, ItemSubmission) else None
     now = timezone.now()
     kind = JobKind.APPEAL if queue.is_appeals else JobKind.DEFAULT
     with connection.cursor() as cursor:
@@ -74,7 +78,7 @@ def enqueue_for_review(
                 kind,
                 item.item_id,
                 item.item_type_id,
-                item.pk,
+                submission_id,
                 source,
                 list(dict.fromkeys(policy_ids)),
                 1 if report is not None else 0,
