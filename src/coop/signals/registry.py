@@ -1,14 +1,16 @@
 """Declarations of the signals a condition leaf can use (spec: rules.md, signals).
 
-Pure Python: the rule validator and, later, the evaluator read these declarations. Plugins add
-signals through the entry-point group `coop.signals`; an entry point may name a `SignalSpec`, an
-iterable of them, or a callable returning either.
+Pure Python: the rule validator and the evaluator read these declarations, and this module also
+defines how a signal is run (`SignalCall` in, `SignalOutput` out). Plugins add signals through
+the entry-point group `coop.signals`; an entry point may name a `PluginSignal` (declaration and
+implementation), a bare `SignalSpec` (declared only: it errs when run), an iterable of those, or
+a callable returning any of them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
@@ -72,21 +74,79 @@ class SignalSpec:
         return ANY_INPUT in self.input_types or input_type in self.input_types
 
 
+@dataclass(frozen=True, slots=True)
+class SignalCall:
+    """One run of a signal on one input value, with the leaf's matching configuration.
+
+    `values_key` is a hashable form of `values` (locations are dicts), for caches of compiled
+    values; `item` is the evaluator's `Item`, for FULL_ITEM signals and plugins that need
+    context.
+    """
+
+    value: object
+    input_type: str
+    values: tuple[object, ...] = ()
+    values_key: Hashable = ()
+    banks: tuple[str, ...] = ()
+    subcategory: str | None = None
+    substring: bool = False
+    item: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """What produced the score: a value or bank entry, and where it matched in a text."""
+
+    entry: object
+    bank: str | None = None
+    span: tuple[int, int] | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOutput:
+    score: bool | int | float | str
+    matched: Matched | None = None
+
+
+# Raises on failure: the evaluator turns any exception into an ERRORED leaf.
+SignalFunction = Callable[[SignalCall], SignalOutput]
+
+
+@dataclass(frozen=True)
+class PluginSignal:
+    """What a plugin's entry point provides: the declaration and the implementation."""
+
+    spec: SignalSpec
+    run: SignalFunction
+
+
 class SignalRegistry:
-    """All known signals by id. Built-ins first, then plugins (which cannot replace built-ins)."""
+    """All known signals by id. Built-ins first, then plugins (which cannot replace built-ins).
+
+    Plugin implementations are kept with their declarations; built-in implementations need
+    banks and other resources, so a provider (`coop.signals.builtin.LocalSignalProvider`)
+    attaches them.
+    """
 
     def __init__(self, specs: Iterable[SignalSpec] = ()) -> None:
         self._specs: dict[str, SignalSpec] = {}
+        self._runs: dict[str, SignalFunction] = {}
         for spec in specs:
             self.register(spec)
 
-    def register(self, spec: SignalSpec) -> None:
+    def register(self, spec: SignalSpec, run: SignalFunction | None = None) -> None:
         if spec.id in self._specs:
             raise ValueError(f"signal {spec.id!r} is already registered")
         self._specs[spec.id] = spec
+        if run is not None:
+            self._runs[spec.id] = run
 
     def get(self, signal_id: str) -> SignalSpec | None:
         return self._specs.get(signal_id)
+
+    def implementation(self, signal_id: str) -> SignalFunction | None:
+        return self._runs.get(signal_id)
 
     def __contains__(self, signal_id: object) -> bool:
         return signal_id in self._specs
@@ -290,13 +350,21 @@ def _builtin_specs() -> list[SignalSpec]:
     return specs
 
 
-def _plugin_specs(loaded: object, plugin: str) -> list[SignalSpec]:
-    if callable(loaded) and not isinstance(loaded, SignalSpec):
+def _plugin_signals(loaded: object, plugin: str) -> list[tuple[SignalSpec, SignalFunction | None]]:
+    single = (SignalSpec, PluginSignal)
+    if callable(loaded) and not isinstance(loaded, single):
         loaded = loaded()
-    items = [loaded] if isinstance(loaded, SignalSpec) else list(loaded)  # type: ignore[call-overload]
-    if not all(isinstance(item, SignalSpec) for item in items):
-        raise TypeError("entry point must provide SignalSpec objects")
-    return [item if item.plugin else replace(item, plugin=plugin) for item in items]
+    items = [loaded] if isinstance(loaded, single) else list(loaded)  # type: ignore[call-overload]
+    signals: list[tuple[SignalSpec, SignalFunction | None]] = []
+    for item in items:
+        if isinstance(item, PluginSignal) and isinstance(item.spec, SignalSpec):
+            spec, run = item.spec, item.run
+        elif isinstance(item, SignalSpec):
+            spec, run = item, None
+        else:
+            raise TypeError("entry point must provide PluginSignal or SignalSpec objects")
+        signals.append((spec if spec.plugin else replace(spec, plugin=plugin), run))
+    return signals
 
 
 def build_registry(
@@ -309,8 +377,8 @@ def build_registry(
         name = getattr(point, "name", repr(point))
         try:
             dist = getattr(getattr(point, "dist", None), "name", None) or name
-            for spec in _plugin_specs(point.load(), dist):  # type: ignore[attr-defined]
-                registry.register(spec)
+            for spec, run in _plugin_signals(point.load(), dist):  # type: ignore[attr-defined]
+                registry.register(spec, run)
         except Exception:
             logger.exception("could not load signal plugin %s", name)
     return registry

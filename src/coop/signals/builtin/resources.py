@@ -1,0 +1,177 @@
+"""Compiled banks for the built-in signals, cached by bank version.
+
+Compiling a bank (an Aho-Corasick automaton, an RE2 set, parsed locations) is far more
+expensive than matching with it, so each compiled form is built once per (bank id, bank
+version, form) and kept in a bounded process-wide LRU. A bank edit makes a new version and so a
+new key: every process picks it up at its next version read, with no invalidation messages.
+Where bank rows come from (the database, tests) is a `BankLoader`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from coop.catalog.items import ItemRef
+from coop.signals.builtin.geo import Area, compile_areas
+from coop.signals.text import InvalidPattern, Matcher, Mode, SimilarityBank, TextBank
+
+T = TypeVar("T")
+
+# Bank kinds each matcher mode reads.
+MODE_BANK_KIND = {Mode.TEXT: "TEXT", Mode.VARIANT: "TEXT", Mode.REGEX: "REGEX"}
+
+
+class BankUnavailable(LookupError):
+    """A bank a leaf names cannot be used (deleted, wrong kind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankData:
+    """One version of a bank: strings (TEXT, REGEX) or location dicts (LOCATION), in order.
+
+    `version` is any value that changes whenever the entries change (the bank's version).
+    """
+
+    kind: str
+    version: Hashable
+    entries: tuple[object, ...]
+
+
+class BankLoader(Protocol):
+    def version(self, bank_id: str) -> tuple[str, Hashable]:
+        """The bank's (kind, current version); BankUnavailable if it does not exist."""
+        ...
+
+    def load(self, bank_id: str) -> BankData:
+        """The bank's entries as of one consistent read; BankUnavailable if it does not exist."""
+        ...
+
+
+class LRU(Generic[T]):
+    """A small thread-safe LRU; values are built outside the lock (a race builds twice)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> T | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: T) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        value = self.peek(key)
+        if value is None:
+            value = build()
+            self.put(key, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _Broken:
+    """A compile failure, cached like a compiled form so a bad bank is not rebuilt per item."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _built(compiled: T | _Broken) -> T:
+    if isinstance(compiled, _Broken):
+        raise compiled.error
+    return compiled
+
+
+def _safely(build: Callable[[], T]) -> T | _Broken:
+    try:
+        return build()
+    except InvalidPattern as exc:
+        return _Broken(exc)
+
+
+# Compiled forms of leaves' inline values (the same values in many leaves compile once).
+_INLINE: LRU[object] = LRU(maxsize=1024)
+# Compiled forms of banks, by (bank id, version, form); shared by every provider of the process.
+BANK_CACHE: LRU[object] = LRU(maxsize=256)
+
+
+def inline_matcher(values: tuple[str, ...], mode: Mode, substring: bool) -> Matcher:
+    key = ("matcher", values, mode, substring and mode is Mode.TEXT)
+    compiled = _INLINE.get(
+        key, lambda: _safely(lambda: TextBank.compile(values, mode, substring=substring))
+    )
+    return _built(compiled)  # type: ignore[arg-type]
+
+
+def inline_similarity(values: tuple[str, ...]) -> SimilarityBank:
+    return _INLINE.get(("similarity", values), lambda: SimilarityBank(values))  # type: ignore[return-value]
+
+
+def inline_areas(values: tuple[object, ...], key: Hashable) -> tuple[Area, ...]:
+    return _INLINE.get(("areas", key), lambda: compile_areas(values))  # type: ignore[return-value]
+
+
+class CompiledBanks:
+    """What the built-in signals need from outside: compiled banks and strike totals."""
+
+    def __init__(
+        self,
+        loader: BankLoader,
+        strike_total: Callable[[ItemRef], int],
+        cache: LRU[object] = BANK_CACHE,
+    ) -> None:
+        self.loader = loader
+        self.strike_total = strike_total
+        self._cache = cache
+
+    def matcher(self, bank_id: str, mode: Mode, substring: bool) -> Matcher:
+        substring = substring and mode is Mode.TEXT
+        return self._compiled(
+            bank_id,
+            MODE_BANK_KIND[mode],
+            (mode, substring),
+            lambda entries: TextBank.compile(entries, mode, substring=substring),  # type: ignore[arg-type]
+        )
+
+    def similarity(self, bank_id: str) -> SimilarityBank:
+        return self._compiled(bank_id, "TEXT", "similarity", SimilarityBank)  # type: ignore[arg-type]
+
+    def areas(self, bank_id: str) -> tuple[Area, ...]:
+        return self._compiled(bank_id, "LOCATION", "areas", compile_areas)
+
+    def _compiled(
+        self, bank_id: str, kind: str, form: Hashable, build: Callable[[tuple[object, ...]], T]
+    ) -> T:
+        current_kind, version = self.loader.version(bank_id)
+        if current_kind != kind:
+            raise BankUnavailable(f"bank {bank_id!r} is a {current_kind} bank, not a {kind} bank")
+        compiled = self._cache.peek((bank_id, version, form))
+        if compiled is None:
+            data = self.loader.load(bank_id)
+            if data.kind != kind:
+                raise BankUnavailable(f"bank {bank_id!r} is a {data.kind} bank, not a {kind} bank")
+            compiled = _safely(lambda: build(data.entries))
+            self._cache.put((bank_id, data.version, form), compiled)
+        try:
+            return _built(compiled)  # type: ignore[arg-type]
+        except InvalidPattern as exc:
+            raise InvalidPattern(
+                exc.index, exc.pattern, f"{exc.reason} (bank {bank_id!r})"
+            ) from None
