@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "coop.ingest",
     "coop.enforcement",
     "coop.review",
+    "coop.childsafety",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,11 @@ COOP_RATE_LIMIT_PER_MINUTE = env_int("COOP_RATE_LIMIT_PER_MINUTE", 6000)
 COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
 COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
 COOP_FETCH_ALLOW_PRIVATE = env_bool("COOP_FETCH_ALLOW_PRIVATE")
+# Outgoing webhooks (api.md): seconds to wait before each retry, and the request timeouts.
+_SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400")
+COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]
+COOP_WEBHOOK_CONNECT_TIMEOUT = float(env("COOP_WEBHOOK_CONNECT_TIMEOUT", "5"))
+COOP_WEBHOOK_TIMEOUT = float(env("COOP_WEBHOOK_TIMEOUT", "15"))
 HMA_SERVICE_URL = env("HMA_SERVICE_URL")
 NCMEC_ENV = env("NCMEC_ENV", "test")
 COOP_WAREHOUSE = env("COOP_WAREHOUSE", "postgres")

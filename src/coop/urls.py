@@ -2,5 +2,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/v1/", include("coop.ingest.urls")),
+    path("", include("coop.enforcement.urls")),
     path("", include("coop.web.urls")),
 ]

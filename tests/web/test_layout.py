@@ -37,7 +37,7 @@ def test_no_inline_script_or_style(admin_client):
 
 def test_navigation_is_gated_by_permission(client, make_user):
     client.force_login(make_user("Admin"))
-    assert nav_labels(client.get("/").content.decode()) == ["Overview", "Settings"]
+    assert nav_labels(client.get("/").content.decode()) == ["Overview", "Deliveries", "Settings"]
     client.force_login(make_user("External Moderator"))
     assert nav_labels(client.get("/").content.decode()) == ["Overview"]
 
@@ -46,11 +46,12 @@ def test_navigation_links_only_pages_that_exist(make_user):
     labels = [item.label for item in NAVIGATION]
     assert labels == [
         "Overview", "Review Console", "Recent Decisions", "Investigation", "Bulk Actions",
-        "Rules", "Banks", "Policies", "Routing", "NCMEC", "Settings", "Account",
+        "Rules", "Banks", "Policies", "Routing", "NCMEC", "Deliveries", "Settings", "Account",
     ]  # fmt: skip
     links = navigation_for(make_user("Admin"), "/settings/api-keys")
     assert [(link.label, link.url, link.active) for link in links] == [
         ("Overview", "/", False),
+        ("Deliveries", "/deliveries", False),
         ("Settings", "/settings/", True),
     ]
 

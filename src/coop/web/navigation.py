@@ -41,6 +41,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Policies", "policies"),
     NavItem("Routing", "routing"),
     NavItem("NCMEC", "ncmec"),
+    NavItem("Deliveries", "deliveries"),
     NavItem("Settings", "settings", SETTINGS),
     NavItem("Account", "account"),
 )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChildSafetyConfig(AppConfig):
+    name = "coop.childsafety"
+    label = "childsafety"

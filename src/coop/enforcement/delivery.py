@@ -1,0 +1,229 @@
+"""Sending one webhook delivery and deciding what happens next (api.md, outgoing webhooks)."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from coop.enforcement.models import Delivery, DeliveryAttempt, DeliveryStatus
+from coop.enforcement.signer import sign
+
+EXCERPT_BYTES = 1024
+MAX_READ_BYTES = 64 * 1024
+JITTER = 0.1  # each wait is the scheduled one ± 10 %
+# A task may start slightly before the moment it was scheduled for (clocks, rounding).
+EARLY_TOLERANCE = timedelta(seconds=1)
+# The sweeper leaves recently due deliveries to their own task.
+SWEEP_GRACE = timedelta(seconds=30)
+SWEEP_BATCH = 1000
+USER_AGENT = "Coop-Webhooks/1"
+
+_local = threading.local()
+
+
+def _client() -> httpx.Client:
+    """One client (connection pool) per worker thread, reused across deliveries."""
+    client = getattr(_local, "client", None)
+    if client is None:
+        client = httpx.Client(follow_redirects=False, trust_env=False)
+        _local.client = client
+    return client
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str
+    excerpt: str
+    retry_after: float | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def retryable(self) -> bool:
+        code = self.status_code
+        return code is None or code in (408, 429) or code >= 500
+
+
+class MissingSecret(Exception):
+    pass
+
+
+def resolve_headers(headers: dict) -> dict[str, str]:
+    """Header values with `{"secret": NAME}` replaced by the environment variable NAME."""
+    resolved = {}
+    for name, value in headers.items():
+        if isinstance(value, dict):
+            secret = os.environ.get(value["secret"])
+            if secret is None:
+                raise MissingSecret(
+                    f"header {name!r} needs the environment variable {value['secret']}, "
+                    "which is not set"
+                )
+            value = secret
+        resolved[name] = value
+    return resolved
+
+
+def send(row: Delivery) -> Outcome:
+    """POST the stored body bytes, signed; never raises for HTTP or network problems."""
+    body = bytes(row.body)
+    try:
+        headers = resolve_headers(row.headers)
+    except MissingSecret as exc:
+        return Outcome(None, str(exc), "", None)
+    headers.update(
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Coop-Signature": sign(body),
+            "Coop-Delivery-Id": str(row.id),
+            "Coop-Event": row.event,
+        }
+    )
+    deadline = time.monotonic() + settings.COOP_WEBHOOK_TIMEOUT
+    try:
+        timeout = httpx.Timeout(
+            settings.COOP_WEBHOOK_TIMEOUT, connect=settings.COOP_WEBHOOK_CONNECT_TIMEOUT
+        )
+        with _client().stream(
+            "POST", row.url, content=body, headers=headers, timeout=timeout
+        ) as response:
+            received = bytearray()
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) >= MAX_READ_BYTES:
+                    break
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the answer took longer than the total timeout")
+            excerpt = bytes(received[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
+            return Outcome(response.status_code, "", excerpt, parse_retry_after(response.headers))
+    except httpx.TimeoutException as exc:
+        return Outcome(None, f"timeout: {type(exc).__name__} {exc}".strip(), "", None)
+    except (httpx.HTTPError, OSError) as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}", "", None)
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from a `Retry-After` of seconds or an HTTP date; None if absent."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - timezone.now()).total_seconds())
+
+
+def retry_delay(failed_attempts: int, retry_after: float | None) -> float | None:
+    """Seconds before the next attempt after `failed_attempts` failures in a row; None when
+    the schedule is exhausted. A Retry-After longer than the scheduled wait wins (capped at the
+    schedule's longest wait)."""
+    schedule = settings.COOP_DELIVERY_SCHEDULE
+    if failed_attempts > len(schedule):
+        return None
+    delay = schedule[failed_attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max(schedule)))
+    return delay
+
+
+def attempt(delivery_id: str) -> datetime | None:
+    """Make one attempt of a due delivery and record it; returns when to retry, if at all.
+
+    The row stays locked (FOR UPDATE SKIP LOCKED) while sending, so two tasks for one
+    delivery never send at once; the second finds it locked or no longer due and does
+    nothing. Call inside a transaction.
+    """
+    now = timezone.now()
+    row = (
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(
+            pk=delivery_id,
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+            next_attempt_at__lte=now + EARLY_TOLERANCE,
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    started = timezone.now()
+    clock = time.monotonic()
+    outcome = send(row)
+    finished = timezone.now()
+    row.attempts += 1
+    DeliveryAttempt.objects.create(
+        delivery=row,
+        number=row.attempts,
+        started_at=started,
+        duration_ms=round((time.monotonic() - clock) * 1000),
+        status_code=outcome.status_code,
+        error=outcome.error,
+        response_excerpt=outcome.excerpt,
+        retry_after_seconds=(
+            round(outcome.retry_after) if outcome.retry_after is not None else None
+        ),
+    )
+    row.updated_at = finished
+    retry_at = None
+    if outcome.delivered:
+        row.status, row.next_attempt_at, row.last_error = DeliveryStatus.DELIVERED, None, ""
+    else:
+        row.round_attempts += 1
+        row.last_error = outcome.error or f"HTTP {outcome.status_code}"
+        delay = retry_delay(row.round_attempts, outcome.retry_after)
+        if outcome.retryable and delay is not None:
+            retry_at = finished + timedelta(seconds=delay)
+            row.status, row.next_attempt_at = DeliveryStatus.FAILED, retry_at
+        else:
+            row.status, row.next_attempt_at = DeliveryStatus.DEAD, None
+    row.save(
+        update_fields=[
+            "attempts",
+            "round_attempts",
+            "status",
+            "next_attempt_at",
+            "last_error",
+            "updated_at",
+        ]
+    )
+    return retry_at
+
+
+# Due deliveries (past a grace period) without a waiting `coop.deliver` job.
+_ORPHANED_DUE = """
+SELECT d.id FROM enforcement_delivery d
+WHERE d.status IN ('PENDING', 'FAILED') AND d.next_attempt_at <= %s
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.task_name = 'coop.deliver' AND j.status = 'todo'
+        AND j.args->>'delivery_id' = d.id::text
+  )
+ORDER BY d.next_attempt_at
+LIMIT %s
+"""
+
+
+def orphaned_due() -> list[str]:
+    """Deliveries that are due but whose task was lost (e.g. its worker was killed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ORPHANED_DUE, [timezone.now() - SWEEP_GRACE, SWEEP_BATCH])
+        return [str(pk) for (pk,) in cursor.fetchall()]

@@ -1,0 +1,88 @@
+"""User strikes (rules.md, user strikes): policy weights, totals, and threshold crossing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from coop.catalog.items import ItemRef
+from coop.catalog.models import Policy
+from coop.enforcement.models import ActionExecution, StrikeRecord
+
+ROOT_WEIGHT = 1
+
+
+def policy_weights(policies: Iterable[Policy]) -> dict[str, int]:
+    """Each policy's strike weight: its own, else its nearest ancestor's, else 1."""
+    by_id = {p.id: p for p in policies}
+
+    def weight(policy: Policy, seen: frozenset[str]) -> int:
+        if policy.strikes is not None:
+            return policy.strikes
+        parent = by_id.get(policy.parent_id) if policy.parent_id else None
+        if parent is None or parent.id in seen:
+            return ROOT_WEIGHT
+        return weight(parent, seen | {policy.id})
+
+    return {pid: weight(p, frozenset()) for pid, p in by_id.items()}
+
+
+def user_strike_total(user: ItemRef) -> int:
+    """The user's current strike total: the sum of the unexpired strike records."""
+    total = StrikeRecord.objects.filter(
+        user_type_id=user.item_type_id, user_id=user.item_id, expires_at__gt=timezone.now()
+    ).aggregate(total=Sum("weight"))["total"]
+    return total or 0
+
+
+def _lock_key(user: ItemRef) -> int:
+    digest = hashlib.blake2b(
+        f"coop.strikes\0{user.item_type_id}\0{user.item_id}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeOutcome:
+    before: int
+    after: int
+    threshold: dict[str, Any] | None  # the highest threshold crossed, if any
+
+
+def add_strike(
+    user: ItemRef,
+    weight: int,
+    policy_id: str,
+    execution: ActionExecution,
+    strike_settings: dict[str, Any],
+) -> StrikeOutcome:
+    """Record one strike event and report the highest threshold it crossed.
+
+    A transaction-scoped advisory lock per user serialises concurrent strikes on the same
+    user, so reading the total and adding to it are one step: two concurrent events can
+    neither both fire nor both skip a threshold. Call inside a transaction.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(user)])
+    before = user_strike_total(user)
+    now = timezone.now()
+    StrikeRecord.objects.create(
+        user_id=user.item_id,
+        user_type_id=user.item_type_id,
+        weight=weight,
+        policy_id=policy_id,
+        execution=execution,
+        created_at=now,
+        expires_at=now + timedelta(days=strike_settings["ttlDays"]),
+    )
+    after = before + weight
+    crossed = [t for t in strike_settings["thresholds"] if before < t["score"] <= after]
+    highest = max(crossed, key=lambda t: t["score"]) if crossed else None
+    return StrikeOutcome(before, after, highest)
