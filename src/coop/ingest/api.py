@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,15 +10,18 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from procrastinate.exceptions import ConnectorException
 
+from coop.catalog.items import ItemRef
 from coop.catalog.models import Policy
+from coop.enforcement.services import ActionError, run_api_action
+from coop.enforcement.strikes import user_strike_total
 from coop.ingest import services
 from coop.ingest.auth import ApiKeyAuth, LimitedJsonParser
 from coop.ingest.errors import (
     AUTHENTICATION,
     INVALID_INPUT,
     NOT_FOUND,
-    NOT_IMPLEMENTED,
     PAYLOAD_TOO_LARGE,
+    SERVICE_UNAVAILABLE,
     ApiError,
     ErrorItem,
     error_response,
@@ -26,6 +30,9 @@ from coop.ingest.errors import (
     service_unavailable,
 )
 from coop.ingest.schemas import (
+    ActionAccepted,
+    ActionIn,
+    ActionsTriggered,
     AppealIn,
     ContentIn,
     ErrorsOut,
@@ -38,6 +45,7 @@ from coop.ingest.schemas import (
     ReportStatus,
 )
 from coop.review.services import report_state
+from coop.rules.sync import BudgetExceeded, evaluate_within
 
 api = NinjaAPI(
     title="Coop platform API",
@@ -60,23 +68,33 @@ def items_async(request: HttpRequest, payload: ItemsIn):
     return Status(202, {"submissionIds": services.submit_items(payload.items)})
 
 
-@api.post("/content/", response={202: None, 501: ErrorsOut, **ERRORS}, summary="Submit content")
+@api.post(
+    "/content/",
+    response={200: ActionsTriggered, 202: None, **ERRORS},
+    summary="Submit content",
+)
 def content(request: HttpRequest, payload: ContentIn):
-    """Legacy single-item submission, answered 202 with an empty body.
+    """Legacy single-item submission: 202 with an empty body, like items/async.
 
-    `sync: true` (rules run before answering) answers 501 /errors/not-implemented until the
-    rules engine exists; nothing is stored then.
+    With `sync: true` the LIVE rules run before the answer: 200 with the actions they
+    triggered. Past the time budget (COOP_SYNC_BUDGET_MS) the answer is 503 and the
+    evaluation completes in the background; an answer is never a partial result.
     """
-    if payload.sync:
+    if not payload.sync:
+        services.submit_content(payload)
+        return HttpResponse(status=202)
+    budget = settings.COOP_SYNC_BUDGET_MS / 1000
+    submission_ids = services.submit_content(payload, evaluate_after=budget)
+    try:
+        triggered = evaluate_within(submission_ids, budget)
+    except BudgetExceeded:
         raise ApiError.one(
-            501,
-            NOT_IMPLEMENTED,
-            "Synchronous evaluation is not available yet",
-            "Send the item without `sync` (or use /api/v1/items/async/).",
-            "/sync",
-        )
-    services.submit_content(payload)
-    return HttpResponse(status=202)
+            503,
+            SERVICE_UNAVAILABLE,
+            "Rule evaluation exceeded the time budget",
+            "The item is stored and its evaluation continues in the background.",
+        ) from None
+    return Status(200, {"actionsTriggered": triggered})
 
 
 @api.post("/report", response={201: ReportCreated, **ERRORS}, summary="Report an item")
@@ -118,13 +136,25 @@ def policies(request: HttpRequest):
     return {"policies": [{"id": i, "name": n, "parentId": p} for i, n, p in rows]}
 
 
+@api.post("/actions/", response={202: ActionAccepted, **ERRORS}, summary="Run an action")
+def actions(request: HttpRequest, payload: ActionIn):
+    """Run one action on an item like a manual action (no rules); 202 = committed, with its
+    webhook delivery enqueued."""
+    execution = run_api_action(
+        payload.actionId,
+        ItemRef(payload.itemId, payload.itemTypeId),
+        policy_ids=payload.policyIds,
+        actor_id=payload.actorId,
+        parameters=payload.parameters,
+        note=payload.note,
+    )
+    return Status(202, {"executionId": execution.pk})
+
+
 @api.get("/user_scores/", response={200: int, **ERRORS}, summary="User strike total")
 def user_scores(request: HttpRequest, id: str, typeId: str):
-    """The user's current strike total, a bare number.
-
-    Always 0 for now: strikes are stored by the rules engine, which arrives in the next issue.
-    """
-    return 0
+    """The user's current strike total (unexpired strikes), a bare number."""
+    return user_strike_total(ItemRef(id, typeId))
 
 
 @api.get("/health", auth=None, response={200: HealthOut, 503: ErrorsOut}, summary="Health")
@@ -138,6 +168,11 @@ def health(request: HttpRequest):
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(request, exc)
+
+
+@api.exception_handler(ActionError)
+def _action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return error_response(request, ApiError.invalid(exc.title, exc.detail, exc.pointer))
 
 
 @api.exception_handler(AuthenticationError)

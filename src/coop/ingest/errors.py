@@ -21,7 +21,6 @@ CONFLICT = "/errors/conflict"
 PAYLOAD_TOO_LARGE = "/errors/payload-too-large"
 RATE_LIMITED = "/errors/rate-limited"
 INTERNAL = "/errors/internal-server-error"
-NOT_IMPLEMENTED = "/errors/not-implemented"
 SERVICE_UNAVAILABLE = "/errors/service-unavailable"
 
 

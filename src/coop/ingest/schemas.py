@@ -156,6 +156,35 @@ class AppealIn(BaseModel):
     additionalItems: list[DataItemIn] = Field(default_factory=list)
 
 
+class ActionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "actionId": "delete",
+                    "itemId": "post-1",
+                    "itemTypeId": "post",
+                    "policyIds": ["spam"],
+                    "parameters": {},
+                    "note": "from the platform's admin tool",
+                }
+            ]
+        }
+    )
+
+    actionId: ConfigId
+    itemId: ItemId
+    itemTypeId: TypeId
+    policyIds: list[ConfigId] = Field(default_factory=list)
+    actorId: ItemId | None = Field(None, description="A Coop user's id or email.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    note: Annotated[str, Field(max_length=5000)] = ""
+
+
+class ActionAccepted(BaseModel):
+    executionId: UUID
+
+
 class PolicyOut(BaseModel):
     id: str
     name: str
@@ -181,3 +210,14 @@ class ErrorOut(BaseModel):
 
 class ErrorsOut(BaseModel):
     errors: list[ErrorOut]
+
+
+class TriggeredAction(BaseModel):
+    id: str
+    name: str
+
+
+class ActionsTriggered(BaseModel):
+    """The actions the LIVE rules triggered on a synchronously evaluated item."""
+
+    actionsTriggered: list[TriggeredAction]

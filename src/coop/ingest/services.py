@@ -18,7 +18,7 @@ from coop.ingest.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
 from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.ingest.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
 from coop.review.models import Appeal, JobSource, Report
-from coop.review.services import enqueue_for_review, route_appeal, route_report
+from coop.review.routing import route_and_enqueue
 from coop.rules.tasks import evaluate_submissions
 
 
@@ -127,8 +127,11 @@ def submit_items(items: list[ItemIn]) -> list[int]:
     return _store_and_enqueue(rows)
 
 
-def submit_content(payload: ContentIn) -> list[int]:
+def submit_content(payload: ContentIn, evaluate_after: float | None = None) -> list[int]:
     """Legacy single-item submission; `contentType` may be an item type's id or its name.
+
+    `evaluate_after` (seconds) delays the worker's evaluation task: a synchronous request
+    evaluates the item itself first and the task only finishes what it could not.
 
     `userId` becomes the creator when the data names none, typed with the organisation's USER
     item type if there is exactly one.
@@ -158,7 +161,7 @@ def submit_content(payload: ContentIn) -> list[int]:
         )
         user_type = user_types[0] if len(user_types) == 1 else None
         row = row._replace(creator_id=payload.userId, creator_type_id=user_type)
-    return _store_and_enqueue([row])
+    return _store_and_enqueue([row], evaluate_after)
 
 
 def _replace_pointer(error: ErrorItem, old: str, new: str) -> ErrorItem:
@@ -194,10 +197,13 @@ def insert_submissions(rows: list[NewSubmission]) -> list[int]:
         return sorted(pk for (pk,) in cursor.fetchall())
 
 
-def _store_and_enqueue(rows: list[NewSubmission]) -> list[int]:
+def _store_and_enqueue(rows: list[NewSubmission], evaluate_after: float | None = None) -> list[int]:
+    task = evaluate_submissions
+    if evaluate_after:
+        task = task.configure(schedule_in={"seconds": evaluate_after})
     with transaction.atomic():
         ids = insert_submissions(rows)
-        evaluate_submissions.defer(submission_ids=ids)
+        task.defer(submission_ids=ids)
     return ids
 
 
@@ -287,8 +293,7 @@ def submit_report(payload: ReportIn) -> Report:
             ],
             additional_items=[{"id": i.id, "typeId": i.typeId} for i in payload.additionalItems],
         )
-        queue = route_report(item, policy_ids, report.csam)
-        enqueue_for_review(item, queue, JobSource.REPORT, policy_ids, report=report)
+        route_and_enqueue(item, JobSource.REPORT, policy_ids, report=report)
     return report
 
 
@@ -343,9 +348,7 @@ def submit_appeal(payload: AppealIn) -> None:
             item = _store_with_main(
                 main_new, main_stored, context, SubmissionSource.APPEAL, schemas
             )
-            job = enqueue_for_review(
-                item, route_appeal(item, policy_ids), JobSource.APPEAL, policy_ids
-            )
+            job = route_and_enqueue(item, JobSource.APPEAL, policy_ids, appeal=True)
             Appeal.objects.create(
                 appeal_id=payload.appealId,
                 job=job,

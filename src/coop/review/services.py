@@ -41,17 +41,6 @@ def default_appeals_queue() -> Queue:
     return Queue.objects.get(is_default=True, is_appeals=True)
 
 
-def route_report(item: ItemSubmission, policy_ids: list[str], csam: bool) -> Queue:
-    """The queue a report goes to. The single place that routing rules (rules engine) and the
-    NCMEC flow (csam reports; the flag stays on the Report) will replace: the default queue."""
-    return default_queue()
-
-
-def route_appeal(item: ItemSubmission, policy_ids: list[str]) -> Queue:
-    """The queue an appeal goes to; appeal routing rules will replace this: the appeals queue."""
-    return default_appeals_queue()
-
-
 def enqueue_for_review(
     item: ItemSubmission | ItemRef,
     queue: Queue,

@@ -52,3 +52,67 @@ class RoutingRule(ConfigObject):
 
     class Meta:
         ordering = ["kind", "position"]
+
+
+class Environment(models.TextChoices):
+    LIVE = "LIVE"
+    BACKGROUND = "BACKGROUND"
+    SYNC = "SYNC"  # LIVE rules run before answering POST /content with sync: true
+
+
+class RuleExecution(models.Model):
+    """One evaluation of one rule version on one item submission (append-only log).
+
+    Written with COPY in bulk by the evaluation task; read by rule pages and investigation.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    rule_id = models.CharField(max_length=ID_LENGTH)
+    rule_version = models.PositiveIntegerField()
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    submission_id = models.BigIntegerField()
+    item_id = models.CharField(max_length=255)
+    item_type_id = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=12)  # PASSED | FAILED | INAPPLICABLE | ERRORED
+    over_limit = models.BooleanField(default=False)
+    # The condition tree with each node's outcome (evaluator's ConditionResult.to_dict()).
+    result = models.JSONField()
+    duration_us = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["rule_id", "-created_at"], name="rule_exec_rule"),
+            models.Index(fields=["item_type_id", "item_id"], name="rule_exec_item"),
+        ]
+
+
+class RuleDailyActions(models.Model):
+    """How often a LIVE rule fired on one UTC day, for its exact `maxDailyActions` limit."""
+
+    rule_id = models.CharField(max_length=ID_LENGTH)
+    day = models.DateField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule_id", "day"], name="rule_day")]
+
+
+class RoutingDecision(models.Model):
+    """Which routing rule chose a new job's queue (None: the default queue)."""
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=10, choices=RoutingKind.choices)
+    job_id = models.UUIDField()
+    item_id = models.CharField(max_length=255)
+    item_type_id = models.CharField(max_length=64)
+    source = models.CharField(max_length=10)
+    routing_rule_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    routing_rule_version = models.PositiveIntegerField(null=True, blank=True)
+    queue_id = models.CharField(max_length=ID_LENGTH)
+    # [{rule id, version, outcome, result tree}] for every routing rule evaluated, in order.
+    evaluations = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job_id"], name="routing_decision_job")]

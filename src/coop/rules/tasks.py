@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
+from coop.enforcement.models import ActionExecution
 from coop.ingest.models import ItemSubmission
+from coop.rules.engine import run_rules
+from coop.rules.models import Environment
 
 
-@app.task(name="coop.evaluate_submissions", queue="evaluate")
+@app.task(
+    name="coop.evaluate_submissions",
+    queue="evaluate",
+    retry=RetryStrategy(max_attempts=20, exponential_wait=2),
+)
 def evaluate_submissions(submission_ids: list[int]) -> None:
-    """Evaluate one request's submissions against the LIVE and BACKGROUND rules.
+    """Evaluate one request's submissions against the LIVE and BACKGROUND rules."""
+    evaluate_now(submission_ids, Environment.LIVE)
 
-    The rules engine is not built yet, so there is no rule to run: the submissions are only
-    marked evaluated. Already-evaluated rows are skipped, so a re-run after a crash is harmless.
+
+def evaluate_now(submission_ids: list[int], environment: str) -> list[ActionExecution]:
+    """Run the rules on the submissions not evaluated yet, in one transaction.
+
+    Rows are locked first, so the worker and a synchronous request never both evaluate one
+    submission; one already evaluated (a retry after a crash) is skipped. Action executions
+    are keyed by submission, rule versions and action, so nothing runs twice either way.
     """
-    ItemSubmission.objects.filter(pk__in=submission_ids, evaluated_at__isnull=True).update(
-        evaluated_at=timezone.now()
-    )
+    executions: list[ActionExecution] = []
+    with transaction.atomic():
+        submissions = (
+            ItemSubmission.objects.select_for_update()
+            .filter(pk__in=submission_ids, evaluated_at__isnull=True)
+            .order_by("pk")
+        )
+        done = []
+        for submission in submissions:
+            executions.extend(run_rules(submission, environment))
+            done.append(submission.pk)
+        ItemSubmission.objects.filter(pk__in=done).update(evaluated_at=timezone.now())
+    return executions

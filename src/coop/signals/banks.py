@@ -53,6 +53,11 @@ class DatabaseBankLoader:
         except KeyError:
             raise _missing(bank_id) from None
 
+    def forget_versions(self) -> None:
+        """Read the bank versions again on the next lookup (the configuration changed)."""
+        with self._lock:
+            self._read_at = -float("inf")
+
     def load(self, bank_id: str) -> BankData:
         # One statement, so the version and the entries come from the same snapshot.
         rows = list(
@@ -87,7 +92,8 @@ class DatabaseSignalProvider(LocalSignalProvider):
         registry: SignalRegistry | None = None,
         version_max_age: float = DEFAULT_VERSION_MAX_AGE,
     ) -> None:
-        super().__init__(
-            registry or default_registry(),
-            CompiledBanks(DatabaseBankLoader(version_max_age), strike_total),
-        )
+        self.loader = DatabaseBankLoader(version_max_age)
+        super().__init__(registry or default_registry(), CompiledBanks(self.loader, strike_total))
+
+    def configuration_changed(self) -> None:
+        self.loader.forget_versions()

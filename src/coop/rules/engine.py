@@ -1,0 +1,173 @@
+"""Running the proactive rules on submitted items (rules.md, proactive rules).
+
+The worker evaluates every LIVE and BACKGROUND rule of an item's type, logs each evaluation,
+and executes the de-duplicated actions of the LIVE rules that passed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from coop.catalog.items import ItemRef
+from coop.enforcement.models import ActionExecution, ExecutionSource
+from coop.enforcement.services import (
+    ActionRequest,
+    RuleRef,
+    execute_actions,
+    rule_idempotency_key,
+)
+from coop.ingest.models import ItemSubmission
+from coop.rules.evaluator import ConditionResult, EvaluationContext, Outcome, evaluate
+from coop.rules.limits import take_daily_slot
+from coop.rules.models import Environment, RuleStatus
+from coop.rules.rulebook import (
+    LoadedRule,
+    RuleBook,
+    current_rulebook,
+    item_for,
+    signal_provider,
+)
+from coop.signals.banks import DatabaseSignalProvider
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    rule: LoadedRule
+    result: ConditionResult | None  # None when the rule could not be evaluated
+    over_limit: bool = False
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.result.outcome if self.result else Outcome.ERRORED
+
+    @property
+    def fires(self) -> bool:
+        return (
+            self.rule.status == RuleStatus.LIVE
+            and self.result is not None
+            and self.result.passed
+            and not self.over_limit
+        )
+
+
+def evaluate_rules(
+    submission: ItemSubmission, book: RuleBook, provider: DatabaseSignalProvider, now: datetime
+) -> list[RuleOutcome]:
+    """Evaluate every LIVE and BACKGROUND rule of the item's type; one shared signal memo."""
+    item_type = book.item_types.get(submission.item_type_id)
+    rules = book.rules.get(submission.item_type_id, ())
+    if item_type is None or not rules:
+        return []
+    context = EvaluationContext(item_for(submission, item_type), provider)
+    outcomes = []
+    for rule in rules:
+        if rule.expires_at is not None and rule.expires_at <= now:
+            continue  # EXPIRED: shown in the console, no longer evaluated
+        result = evaluate(rule.condition, context) if rule.condition is not None else None
+        outcomes.append(RuleOutcome(rule, result))
+    return outcomes
+
+
+def apply_daily_limits(outcomes: list[RuleOutcome], now: datetime) -> list[RuleOutcome]:
+    """Mark LIVE rules that passed after reaching today's `maxDailyActions` as over limit."""
+    checked = []
+    for outcome in outcomes:
+        if (
+            outcome.rule.status == RuleStatus.LIVE
+            and outcome.result is not None
+            and outcome.result.passed
+            and not take_daily_slot(outcome.rule.id, outcome.rule.max_daily_actions, now.date())
+        ):
+            outcome = RuleOutcome(outcome.rule, outcome.result, over_limit=True)
+        checked.append(outcome)
+    return checked
+
+
+def action_requests(submission: ItemSubmission, outcomes: list[RuleOutcome]) -> list[ActionRequest]:
+    """The actions of the rules that fire, de-duplicated by action id.
+
+    Each action carries the rules that fired it and the union of their policies; parameters
+    come from the first of those rules that gives any.
+    """
+    by_action: dict[str, tuple[list[LoadedRule], dict[str, Any]]] = {}
+    for outcome in outcomes:
+        if not outcome.fires:
+            continue
+        for action_id, parameters in outcome.rule.actions:
+            rules, chosen = by_action.setdefault(action_id, ([], {}))
+            rules.append(outcome.rule)
+            if not chosen and parameters:
+                chosen.update(parameters)
+    item = ItemRef(submission.item_id, submission.item_type_id)
+    requests = []
+    for action_id, (rules, parameters) in by_action.items():
+        refs = [RuleRef(rule.id, rule.version, rule.name) for rule in rules]
+        policies = list(dict.fromkeys(p for rule in rules for p in rule.policies))
+        requests.append(
+            ActionRequest(
+                action_id=action_id,
+                item=item,
+                source=ExecutionSource.RULE,
+                policy_ids=policies,
+                rules=refs,
+                parameters=parameters,
+                submission_id=submission.pk,
+                idempotency_key=rule_idempotency_key(submission.pk, refs, action_id),
+            )
+        )
+    return requests
+
+
+_COPY_EXECUTIONS = (
+    "COPY rules_ruleexecution (rule_id, rule_version, environment, submission_id, item_id,"
+    " item_type_id, outcome, over_limit, result, duration_us, created_at) FROM STDIN"
+)
+
+
+def log_executions(
+    submission: ItemSubmission, outcomes: list[RuleOutcome], environment: str, now: datetime
+) -> None:
+    """Append one RuleExecution row per evaluated rule (COPY: thousands of rows a second)."""
+    if not outcomes:
+        return
+    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_EXECUTIONS) as copy:
+        for outcome in outcomes:
+            rule = outcome.rule
+            if outcome.result is None:
+                result: dict[str, Any] = {"outcome": "ERRORED", "error": rule.problem}
+                duration_us = 0
+            else:
+                result = outcome.result.to_dict()
+                duration_us = outcome.result.duration_ns // 1000
+            copy.write_row(
+                (
+                    rule.id,
+                    rule.version,
+                    environment if rule.status == RuleStatus.LIVE else Environment.BACKGROUND,
+                    submission.pk,
+                    submission.item_id,
+                    submission.item_type_id,
+                    outcome.outcome.value,
+                    outcome.over_limit,
+                    json.dumps(result),
+                    duration_us,
+                    now,
+                )
+            )
+
+
+def run_rules(
+    submission: ItemSubmission, environment: str = Environment.LIVE
+) -> list[ActionExecution]:
+    """Evaluate, log and act on one submission. Call inside a transaction."""
+    now = timezone.now()
+    outcomes = evaluate_rules(submission, current_rulebook(), signal_provider(), now)
+    outcomes = apply_daily_limits(outcomes, now)
+    log_executions(submission, outcomes, environment, now)
+    return execute_actions(action_requests(submission, outcomes))
