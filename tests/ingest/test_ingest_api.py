@@ -418,6 +418,8 @@ def test_user_scores(api):
         )  # fmt: skip
     response = api.get("/api/v1/user_scores/", id="u-1", typeId="user")
     assert response.content == b"3"  # the expired strike no longer counts
+    response = api.get("/api/v1/user_scores/", id="u\x001", typeId="user")
+    assert response.status_code == 400  # PostgreSQL cannot store NUL: refused, never a 500
     response = api.get("/api/v1/user_scores", id="u-1")
     assert response.status_code == 400
     error = error_of(response)

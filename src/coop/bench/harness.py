@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import psycopg
@@ -20,6 +23,7 @@ from django.conf import settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 BENCH_DATABASE = "coop_bench"
+BENCH_KEY = "b" * 64
 
 
 @dataclass
@@ -141,3 +145,82 @@ def web_server(database_url: str, workers: int) -> Iterator[str]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def insert_api_key(database_url: str) -> str:
+    """A platform API key for the benchmark clients, written straight into the scratch DB."""
+    from coop.accounts.services import hash_api_key
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO accounts_apikey (id, name, key_hash, prefix, created_at)"
+            " VALUES (gen_random_uuid(), 'bench', %s, %s, now())",
+            (hash_api_key(BENCH_KEY), BENCH_KEY[:8]),
+        )
+    return BENCH_KEY
+
+
+@contextlib.contextmanager
+def worker(database_url: str, concurrency: int) -> Iterator[subprocess.Popen]:
+    """`coop worker` in a child process."""
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "coop", "worker", "--concurrency", str(concurrency)],
+        env=coop_env(database_url),
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    delivery_id: str
+    item_id: str
+    at: float  # time.time()
+
+
+class Receiver:
+    """A platform's webhook endpoint on 127.0.0.1 that records what it receives (200 always)."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                item_id = json.loads(body).get("item", {}).get("id", "")
+                with receiver._lock:
+                    receiver.received.append(
+                        Received(self.headers.get("Coop-Delivery-Id", ""), item_id, time.time())
+                    )
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Receiver:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)

@@ -17,12 +17,17 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
-from coop.accounts.services import hash_api_key
-from coop.bench.harness import Result, percentile, scratch_database, web_server
+from coop.bench.harness import (
+    BENCH_KEY,
+    Result,
+    insert_api_key,
+    percentile,
+    scratch_database,
+    web_server,
+)
 
 BATCH = 100
 CLIENTS = 8
-BENCH_KEY = "b" * 64
 WORDS = ("the quick brown fox jumps over the lazy dog while reviewers keep the queue calm").split()
 
 POST_TYPE = {
@@ -59,11 +64,7 @@ def prepare(database_url: str) -> None:
             " VALUES ('post', 'Post', 1, %s, %s, 'CONTENT', '', %s, %s)",
             (now, now, json.dumps(POST_TYPE["fields"]), json.dumps(POST_TYPE["roles"])),
         )
-        conn.execute(
-            "INSERT INTO accounts_apikey (id, name, key_hash, prefix, created_at)"
-            " VALUES (gen_random_uuid(), 'bench', %s, %s, %s)",
-            (hash_api_key(BENCH_KEY), BENCH_KEY[:8], now),
-        )
+    insert_api_key(database_url)
 
 
 def drive_api(base_url: str, seconds: float) -> tuple[int, list[float], int]:

@@ -358,16 +358,20 @@ def _compile_field(spec: dict) -> _Field:
     )
 
 
-_cache: dict[tuple[str, int], ItemSchema] = {}
+_cache: dict[tuple[str, int, object], ItemSchema] = {}
 
 
-def compiled_schema(type_id: str, version: int, fields: list[dict], roles: dict) -> ItemSchema:
+def compiled_schema(
+    type_id: str, version: int, fields: list[dict], roles: dict, revision: object = None
+) -> ItemSchema:
     """The compiled schema of one item type version, compiled once per process.
 
     Versions are immutable (a change makes a new version), so the cache never goes stale;
     superseded versions of the same type are evicted when a newer one is compiled.
+    `revision` (the row's updated_at) also tells apart a type deleted and created again in a
+    database whose history was rolled back (tests, restored backups).
     """
-    key = (type_id, version)
+    key = (type_id, version, revision)
     schema = _cache.get(key)
     if schema is None:
         schema = ItemSchema(type_id, version, fields, roles)
@@ -379,4 +383,7 @@ def compiled_schema(type_id: str, version: int, fields: list[dict], roles: dict)
 
 def schemas_for(item_types: Iterable[Any]) -> dict[str, ItemSchema]:
     """Compiled schemas of ItemType rows (anything with id, version, fields, roles), by id."""
-    return {t.id: compiled_schema(t.id, t.version, t.fields, t.roles) for t in item_types}
+    return {
+        t.id: compiled_schema(t.id, t.version, t.fields, t.roles, getattr(t, "updated_at", None))
+        for t in item_types
+    }

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
 from django.utils import timezone
 
 from coop.catalog.items import ItemRef
@@ -36,10 +35,14 @@ def policy_weights(policies: Iterable[Policy]) -> dict[str, int]:
 
 def user_strike_total(user: ItemRef) -> int:
     """The user's current strike total: the sum of the unexpired strike records."""
-    total = StrikeRecord.objects.filter(
-        user_type_id=user.item_type_id, user_id=user.item_id, expires_at__gt=timezone.now()
-    ).aggregate(total=Sum("weight"))["total"]
-    return total or 0
+    # Raw SQL: the rules engine asks this once per evaluated item with an author.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(weight), 0) FROM enforcement_strikerecord"
+            " WHERE user_type_id = %s AND user_id = %s AND expires_at > %s",
+            [user.item_type_id, user.item_id, timezone.now()],
+        )
+        return cursor.fetchone()[0]
 
 
 def _lock_key(user: ItemRef) -> int:

@@ -40,6 +40,8 @@ from coop.ingest.schemas import (
     ItemsAccepted,
     ItemsIn,
     PoliciesOut,
+    QueryItemId,
+    QueryTypeId,
     ReportCreated,
     ReportIn,
     ReportStatus,
@@ -152,7 +154,7 @@ def actions(request: HttpRequest, payload: ActionIn):
 
 
 @api.get("/user_scores/", response={200: int, **ERRORS}, summary="User strike total")
-def user_scores(request: HttpRequest, id: str, typeId: str):
+def user_scores(request: HttpRequest, id: QueryItemId, typeId: QueryTypeId):
     """The user's current strike total (unexpired strikes), a bare number."""
     return user_strike_total(ItemRef(id, typeId))
 

@@ -17,6 +17,10 @@ from coop.catalog.item_data import MAX_ITEM_ID_LENGTH, MAX_TYPE_ID_LENGTH
 ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH)]
 TypeId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
 ConfigId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
+# Query parameters are not JSON, so the body parser's NUL check does not see them.
+NO_NUL = r"^[^\x00]*$"
+QueryItemId = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH, pattern=NO_NUL)]
+QueryTypeId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH, pattern=NO_NUL)]
 
 
 class ItemIn(BaseModel):

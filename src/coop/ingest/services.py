@@ -51,7 +51,9 @@ class NewSubmission(NamedTuple):
 
 def load_schemas(type_ids: Iterable[str]) -> dict[str, ItemSchema]:
     """Compiled schemas of the given item types, in one query."""
-    rows = ItemType.objects.filter(id__in=set(type_ids)).only("id", "version", "fields", "roles")
+    rows = ItemType.objects.filter(id__in=set(type_ids)).only(
+        "id", "version", "fields", "roles", "updated_at"
+    )
     return schemas_for(rows)
 
 

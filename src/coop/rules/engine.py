@@ -131,43 +131,54 @@ _COPY_EXECUTIONS = (
 
 
 def log_executions(
-    submission: ItemSubmission, outcomes: list[RuleOutcome], environment: str, now: datetime
+    batch: list[tuple[ItemSubmission, list[RuleOutcome]]], environment: str, now: datetime
 ) -> None:
-    """Append one RuleExecution row per evaluated rule (COPY: thousands of rows a second)."""
-    if not outcomes:
+    """Append one RuleExecution row per evaluated rule, for a whole batch in one COPY."""
+    if not any(outcomes for _, outcomes in batch):
         return
     with connection.cursor() as cursor, cursor.cursor.copy(_COPY_EXECUTIONS) as copy:
-        for outcome in outcomes:
-            rule = outcome.rule
-            if outcome.result is None:
-                result: dict[str, Any] = {"outcome": "ERRORED", "error": rule.problem}
-                duration_us = 0
-            else:
-                result = outcome.result.to_dict()
-                duration_us = outcome.result.duration_ns // 1000
-            copy.write_row(
-                (
-                    rule.id,
-                    rule.version,
-                    environment if rule.status == RuleStatus.LIVE else Environment.BACKGROUND,
-                    submission.pk,
-                    submission.item_id,
-                    submission.item_type_id,
-                    outcome.outcome.value,
-                    outcome.over_limit,
-                    json.dumps(result),
-                    duration_us,
-                    now,
+        for submission, outcomes in batch:
+            for outcome in outcomes:
+                rule = outcome.rule
+                if outcome.result is None:
+                    result: dict[str, Any] = {"outcome": "ERRORED", "error": rule.problem}
+                    duration_us = 0
+                else:
+                    result = outcome.result.to_dict()
+                    duration_us = outcome.result.duration_ns // 1000
+                live = rule.status == RuleStatus.LIVE
+                copy.write_row(
+                    (
+                        rule.id,
+                        rule.version,
+                        environment if live else Environment.BACKGROUND,
+                        submission.pk,
+                        submission.item_id,
+                        submission.item_type_id,
+                        outcome.outcome.value,
+                        outcome.over_limit,
+                        json.dumps(result),
+                        duration_us,
+                        now,
+                    )
                 )
-            )
 
 
 def run_rules(
-    submission: ItemSubmission, environment: str = Environment.LIVE
+    submissions: list[ItemSubmission], environment: str = Environment.LIVE
 ) -> list[ActionExecution]:
-    """Evaluate, log and act on one submission. Call inside a transaction."""
+    """Evaluate, log and act on a batch of submissions. Call inside a transaction.
+
+    Actions are executed per submission: one execution event per item, so strikes count
+    once per item however many of its actions apply them.
+    """
     now = timezone.now()
-    outcomes = evaluate_rules(submission, current_rulebook(), signal_provider(), now)
-    outcomes = apply_daily_limits(outcomes, now)
-    log_executions(submission, outcomes, environment, now)
-    return execute_actions(action_requests(submission, outcomes))
+    book, provider = current_rulebook(), signal_provider()
+    batch = []
+    executions: list[ActionExecution] = []
+    for submission in submissions:
+        outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
+        batch.append((submission, outcomes))
+        executions.extend(execute_actions(action_requests(submission, outcomes)))
+    log_executions(batch, environment, now)
+    return executions

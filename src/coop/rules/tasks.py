@@ -30,16 +30,15 @@ def evaluate_now(submission_ids: list[int], environment: str) -> list[ActionExec
     submission; one already evaluated (a retry after a crash) is skipped. Action executions
     are keyed by submission, rule versions and action, so nothing runs twice either way.
     """
-    executions: list[ActionExecution] = []
     with transaction.atomic():
         submissions = (
             ItemSubmission.objects.select_for_update()
             .filter(pk__in=submission_ids, evaluated_at__isnull=True)
             .order_by("pk")
         )
-        done = []
-        for submission in submissions:
-            executions.extend(run_rules(submission, environment))
-            done.append(submission.pk)
-        ItemSubmission.objects.filter(pk__in=done).update(evaluated_at=timezone.now())
+        batch = list(submissions)
+        executions = run_rules(batch, environment)
+        ItemSubmission.objects.filter(pk__in=[s.pk for s in batch]).update(
+            evaluated_at=timezone.now()
+        )
     return executions

@@ -4,9 +4,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import ingest, text
+from coop.bench import ingest, pipeline, text
 
-SCENARIOS = {"ingest": ingest.run, "text": text.run}
+SCENARIOS = {
+    "ingest": ingest.run,
+    "text": text.run,
+    "evaluate": pipeline.run_evaluate,
+    "e2e": pipeline.run_e2e,
+}
 
 
 class Command(BaseCommand):
