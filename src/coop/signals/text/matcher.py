@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,15 +18,16 @@ from typing import Protocol
 import ahocorasick
 import re2
 
-from coop.signals.text.normalize import AMBIGUOUS, Normalized, rewrite, variants
+from coop.signals.text.normalize import AMBIGUOUS, forms, positions, variants
 
 # A phrase of up to this many words matches with any mix of separators and no separator
 # between its words; longer phrases match fully spaced or fully joined.
 _MAX_FREE_JOINS = 5
-# "i"/"l" positions per word that get a spelling with "1", and spellings kept per term form.
-_MAX_AMBIGUOUS = 5
-_MAX_SPELLINGS = 256
-_SEPARATORS = re.compile(r"[\W_]+")
+# Readings of a word with ambiguous "1"s tried at most (four "1"s read as "i" or "l"), the
+# ones a word keeps that can be in a key, and the readings of a window of words matched.
+_MAX_READINGS = 16
+_MAX_WORD_READINGS = 3
+_MAX_WINDOWS = 8
 _RUN = re.compile(r"([^ ])\1+")
 _STRETCHED = re.compile(r"([^ ])\1\1")
 
@@ -131,19 +133,19 @@ class ContainsMatcher:
         return not (_is_word(term[-1]) and end < len(folded) and _is_word(folded[end]))
 
 
-@dataclass(frozen=True, slots=True)
-class _Key:
-    term: str
-    runs: tuple[int, ...]  # run length of each character of the collapsed key
+# An automaton value: (length, term, collapsed). `term` is the term whose key the string is
+# (None if the string only stands for run-collapsed keys) and `collapsed` the (term, runs)
+# of the keys that collapse to it, runs being the length of each run of the key (None: all
+# 1). `collapsed` None is the common case, a key with no repeated letter and so its own
+# collapsed form, which then needs no tuple of its own.
+_Runs = tuple[int, ...] | None
+_Entry = tuple[int, str | None, tuple[tuple[str, _Runs], ...] | None]
+# The value of "xxx" for each character of the bank: it marks a stretched run in a text.
+_STRETCHED_RUN: _Entry = (3, None, ())
 
 
-def _collapse(key: str) -> tuple[str, tuple[int, ...]]:
-    chars: list[str] = []
-    runs: list[int] = []
-    for char, group in itertools.groupby(key):
-        chars.append(char)
-        runs.append(len(list(group)))
-    return "".join(chars), tuple(runs)
+def _runs(key: str) -> tuple[int, ...]:
+    return tuple(len(list(group)) for _, group in itertools.groupby(key))
 
 
 def _runs_match(text_run: int, term_run: int) -> bool:
@@ -156,23 +158,62 @@ class VariantMatcher:
 
     The text is turned into a haystack of its words separated by single spaces and padded
     with a space at each end; each term is a key " word word " in every way of separating
-    or joining its words, so the whole-word test is part of the Aho-Corasick match. Texts
-    with a run of three or more equal characters are matched on run-collapsed forms and the
-    run lengths are checked for each hit.
+    or joining its words, so the whole-word test is part of the Aho-Corasick match.
+
+    Rarer cases are looked at only in a window of words around where they occur: the edged
+    form (leet at word edges) around its edits; a run of three or more equal characters
+    (the automaton also holds "xxx" for every character of the bank, so the one pass finds
+    them), matched on run-collapsed forms with the run lengths checked for each hit; and a
+    "1" in a word with letters, which may be an "i" or an "l", tried both ways instead of
+    giving every term all its spellings. Offsets into the original text are worked out only
+    for a match.
     """
 
     def __init__(self, terms: Sequence[str]) -> None:
-        exact: list[tuple[str, tuple[str, int]]] = []
-        collapsed: dict[str, list[_Key]] = {}
+        self._keys: ahocorasick.Automaton | None = ahocorasick.Automaton()
+        self._words: set[str] = set()  # every word of a key, run-collapsed
+        self._doubled: set[str] = set()  # the words of keys with a repeated letter
+        self._reach = 1  # the most words one key spans
         for term in terms:
             for key in _term_keys(term):
-                exact.append((key, (term, len(key))))
-                short, runs = _collapse(key)
-                keys = collapsed.setdefault(short, [])
-                if all(k.runs != runs for k in keys):
-                    keys.append(_Key(term, runs))
-        self._exact = _automaton(exact)
-        self._collapsed = _automaton(collapsed.items())
+                short = _collapsed(key)
+                if self._add(key, term) and short != key:
+                    self._add_collapsed(short, term, _runs(key))
+                self._words.update(short.split())
+                if short != key:
+                    self._doubled.update(w for w in key.split() if _RUN.search(w))
+                self._reach = max(self._reach, key.count(" ") - 1)
+        alphabet = set("".join(self._words))
+        self._choices = ("i", "l", AMBIGUOUS) if AMBIGUOUS in alphabet else ("i", "l")
+        for char in alphabet:
+            self._keys.add_word(char * 3, _STRETCHED_RUN)
+        if not self._words:
+            self._keys = None
+        else:
+            self._keys.make_automaton()
+        # Up to reach - 1 words next to an edit: the window the edged form is matched in.
+        self._around = re.compile(rf"(?:[\W_]*[^\W_]+){{0,{self._reach - 1}}}")
+
+    def _add(self, key: str, term: str) -> bool:
+        """Add a term's key; False if an earlier term has it (the first term is reported)."""
+        entry: _Entry | None = self._keys.get(key, None)
+        if entry is None:
+            plain = _RUN.search(key) is None
+            self._keys.add_word(key, (len(key), term, None if plain else ()))
+        elif entry[1] is None:  # so far only the collapsed form of other keys
+            self._keys.add_word(key, (len(key), term, (*(entry[2] or ()), (term, None))))
+        else:
+            return False
+        return True
+
+    def _add_collapsed(self, short: str, term: str, runs: tuple[int, ...]) -> None:
+        entry: _Entry | None = self._keys.get(short, None)
+        if entry is None:
+            self._keys.add_word(short, (len(short), None, ((term, runs),)))
+            return
+        group = ((entry[1], None),) if entry[2] is None else entry[2]
+        if all(r != runs for _, r in group):
+            self._keys.add_word(short, (len(short), entry[1], (*group, (term, runs))))
 
     def find(self, text: str) -> Match | None:
         return next(self._matches(text), None)
@@ -181,44 +222,186 @@ class VariantMatcher:
         return _sorted(self._matches(text))
 
     def _matches(self, text: str) -> Iterable[Match]:
-        if self._exact is None or self._collapsed is None:
+        if self._keys is None:
             return
-        located: dict[int, Normalized] = {}
-        for index, form in enumerate(variants(text)):
-            haystack = _haystack(form).text
-            if _STRETCHED.search(haystack) is None:
-                for last, (term, length) in self._exact.iter(haystack):
-                    if index not in located:
-                        located[index] = _haystack(variants(text, track=True)[index])
-                    yield _match(text, located[index], term, last - length + 1, last)
+        found = forms(text)
+        plain = found.plain.text
+        hits = ((plain, hit) for hit in self._hits(_haystack(plain)))
+        if found.edits:
+            edged = found.edged.text
+            hits = itertools.chain(
+                hits, ((edged, hit) for hit in self._edged_hits(edged, found.edits))
+            )
+        located: dict[str, _WordSpans] = {}
+        for form, (term, first, last) in hits:
+            spans = located.setdefault(form, _WordSpans(form))
+            start, end = found.span(spans[first][0], spans[last][1])
+            yield Match(term, start, end, text[start:end])
+
+    def _edged_hits(
+        self, edged: str, edits: list[tuple[int, int, str]]
+    ) -> Iterable[tuple[str, int, int]]:
+        """Hits in the edged form, looked for only in the words around its edits (elsewhere
+        it is the plain form)."""
+        windows: list[tuple[int, int]] = []
+        for start, end, token in edits:
+            words = _WORD.findall(token)
+            if not any(self._in_keys(r) for word in words for r in self._readings(word)):
                 continue
-            runs: dict[int, int] = {}
-            short = _RUN.sub(_recording(runs), haystack)
-            for last, keys in self._collapsed.iter(short):
-                for key in keys:
-                    first = last - len(key.runs) + 1
-                    if not all(
-                        _runs_match(runs.get(first + k, 1), run) for k, run in enumerate(key.runs)
-                    ):
-                        continue
-                    if index not in located:
-                        tracked = _haystack(variants(text, track=True)[index])
-                        located[index] = rewrite(tracked, _RUN, _first, _whole)
-                    yield _match(text, located[index], key.term, first, last)
+            lo = start - self._around.match(edged[start - 1 :: -1] if start else "").end()
+            hi = self._around.match(edged, end).end()
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], hi)
+            else:
+                windows.append((lo, hi))
+        for lo, hi in windows:
+            offset = None
+            for term, first, last in self._hits(_haystack(edged[lo:hi])):
+                if offset is None:
+                    offset = len(_WORD.findall(edged, 0, lo))
+                yield term, first + offset, last + offset
+
+    def _hits(self, haystack: str) -> Iterable[tuple[str, int, int]]:
+        """(term, first word, last word) for each key found in the haystack."""
+        stretched: set[int] = set()
+        for end, entry in self._keys.iter(haystack):
+            length, term, _ = entry
+            if term is not None:
+                yield term, _word(haystack, end - length + 2), _word(haystack, end - 1)
+            elif entry is _STRETCHED_RUN:
+                stretched.add(_word(haystack, end))
+        ambiguous = _ambiguous_words(haystack)
+        if not stretched and not ambiguous:
+            return
+        words = haystack.split()
+        useful: dict[str, list[str]] = {}  # a word's readings that can be in a key
+        readings: dict[int, list[str]] = {}  # the words worth a window, as they may be read
+        for k in sorted(stretched | ambiguous):
+            if words[k] not in useful:
+                found = [r for r in self._readings(words[k]) if self._in_keys(r)]
+                useful[words[k]] = found[:_MAX_WORD_READINGS]
+            if useful[words[k]]:
+                readings[k] = useful[words[k]]
+        for lo, hi in self._regions(list(readings), len(words)):
+            yield from self._region_hits(words, lo, hi, readings)
+
+    def _in_keys(self, word: str) -> bool:
+        """Whether a text word (read one way) can be a word of some key: as it is or, with
+        a stretched run, run-collapsed. Only such words need a window of their own."""
+        if _STRETCHED.search(word) is not None:
+            return _collapsed(word) in self._words
+        return word in (self._doubled if _RUN.search(word) else self._words)
+
+    def _readings(self, word: str) -> list[str]:
+        """The word as it is and, if it has letters, with its "1"s read as "i" or "l" (and
+        as "1" when the bank has keys with one): _MAX_READINGS at most."""
+        ones = [] if word.isdigit() else positions(word, AMBIGUOUS)
+        found = [word]
+        choices = itertools.product(self._choices, repeat=len(ones))
+        for choice in itertools.islice(choices, _MAX_READINGS):
+            chars = list(word)
+            for at, char in zip(ones, choice, strict=True):
+                chars[at] = char
+            reading = "".join(chars)
+            if reading != word:
+                found.append(reading)
+        return found
+
+    def _regions(self, centres: list[int], count: int) -> list[tuple[int, int]]:
+        """Word ranges holding every key that could cover one of the centre words, merged
+        while they stay short (each is read in up to _MAX_WINDOWS ways)."""
+        regions: list[tuple[int, int]] = []
+        for centre in centres:
+            lo, hi = max(0, centre - self._reach + 1), min(count, centre + self._reach)
+            if regions and lo <= regions[-1][1] and hi - regions[-1][0] <= 4 * self._reach:
+                regions[-1] = (regions[-1][0], hi)
+            else:
+                regions.append((lo, hi))
+        return regions
+
+    def _region_hits(
+        self, words: list[str], lo: int, hi: int, readings: dict[int, list[str]]
+    ) -> Iterable[tuple[str, int, int]]:
+        """Keys in words[lo:hi] with each word read in every way that can be in a key (at
+        most _MAX_WINDOWS windows), matched run-collapsed where a run is stretched."""
+        options = [readings.get(k, [words[k]]) for k in range(lo, hi)]
+        for chosen in itertools.islice(itertools.product(*options), _MAX_WINDOWS):
+            window = f" {' '.join(chosen)} "
+            if chosen != tuple(words[lo:hi]):  # else the automaton has seen it with the rest
+                for end, (length, term, _) in self._keys.iter(window):
+                    if term is not None:
+                        first = lo + _word(window, end - length + 2)
+                        yield term, first, lo + _word(window, end - 1)
+            if _STRETCHED.search(window) is not None:
+                yield from self._collapsed_hits(window, lo)
+
+    def _collapsed_hits(self, window: str, lo: int) -> Iterable[tuple[str, int, int]]:
+        """Keys found in the run-collapsed window whose runs the window's runs stand for."""
+        runs: dict[int, int] = {}  # collapsed index -> run length, for runs of 2 or more
+        short = _RUN.sub(_recording(runs), window)
+        for end, (length, term, collapsed) in self._keys.iter(short):
+            first = end - length + 1
+            for key_term, key_runs in ((term, None),) if collapsed is None else collapsed:
+                if key_runs is None:
+                    found = all(runs.get(at) != 2 for at in range(first, end + 1))
+                else:
+                    found = all(
+                        _runs_match(runs.get(first + k, 1), run) for k, run in enumerate(key_runs)
+                    )
+                if found:
+                    yield key_term, lo + _word(short, first + 1), lo + _word(short, end - 1)
 
 
-def _first(match: re.Match[str]) -> str:
-    return match.group(1)
+_ASCII_BLANKS = bytes(c if chr(c).isalnum() or c >= 128 else ord(" ") for c in range(256))
+_NON_ASCII_SEPARATORS = re.compile(r"[^\x00-\x7f\w]+")
+_WORD = re.compile(r"[^\W_]+")
 
 
-def _whole(match: re.Match[str], replacement: str) -> list[tuple[int, int]]:
-    return [(0, match.end() - match.start())]
+def _haystack(text: str) -> str:
+    """The words of a normalised text separated by single spaces, with a space at both ends.
+
+    ASCII separators are blanked by one bytes.translate; only non-ASCII ones need a regex.
+    """
+    if not text.isascii():
+        text = _NON_ASCII_SEPARATORS.sub(" ", text)
+    return f" {b' '.join(text.encode().translate(_ASCII_BLANKS).split()).decode()} "
 
 
-def _match(text: str, haystack: Normalized, term: str, first: int, last: int) -> Match:
-    """first..last is the key in the haystack, its two boundary spaces included."""
-    start, end = haystack.span(first + 1, last)
-    return Match(term, start, end, text[start:end])
+def _collapsed(text: str) -> str:
+    """`text` with each run of a repeated character cut to one character."""
+    if _RUN.search(text) is None:
+        return text
+    return "".join(map(operator.itemgetter(0), itertools.groupby(text)))
+
+
+def _word(haystack: str, at: int) -> int:
+    """The index of the word holding haystack[at] (the haystack starts with a space)."""
+    return haystack.count(" ", 0, at) - 1
+
+
+def _ambiguous_words(haystack: str) -> set[int]:
+    """The words holding a "1" and a letter: "k1ll", not "2014"."""
+    found: set[int] = set()
+    at = haystack.find(AMBIGUOUS)
+    while at != -1:
+        end = haystack.find(" ", at)
+        if not haystack[haystack.rfind(" ", 0, at) + 1 : end].isdigit():
+            found.add(_word(haystack, at))
+        at = haystack.find(AMBIGUOUS, end)
+    return found
+
+
+class _WordSpans:
+    """Where each haystack word is in the form it came from, found only as far as asked."""
+
+    def __init__(self, form: str) -> None:
+        self._spans: list[tuple[int, int]] = []
+        self._words = _WORD.finditer(form)
+
+    def __getitem__(self, index: int) -> tuple[int, int]:
+        while len(self._spans) <= index:
+            self._spans.append(next(self._words).span())
+        return self._spans[index]
 
 
 def _recording(runs: dict[int, int]) -> Callable[[re.Match[str]], str]:
@@ -235,51 +418,20 @@ def _recording(runs: dict[int, int]) -> Callable[[re.Match[str]], str]:
     return replace
 
 
-def _haystack(form: Normalized) -> Normalized:
-    """Words separated by one space, with a space at both ends."""
-    spaced = rewrite(form, _SEPARATORS, " ", _whole)
-    text = f" {spaced.text} "
-    if spaced.starts is None or spaced.ends is None:
-        return Normalized(text)
-    return Normalized(text, [0, *spaced.starts, 0], [0, *spaced.ends, 0])
-
-
 def _term_keys(term: str) -> set[str]:
     keys: set[str] = set()
     for form in variants(term):
-        words = [w for w in _SEPARATORS.split(form.text) if w]
+        words = _haystack(form.text).split()
         if not words:
             continue
-        spellings = [_one_spellings(word) for word in words]
-        for spelled in itertools.islice(itertools.product(*spellings), _MAX_SPELLINGS):
-            if len(spelled) <= _MAX_FREE_JOINS + 1:
-                joins = itertools.product((" ", ""), repeat=len(spelled) - 1)
-            else:
-                joins = iter([(" ",) * (len(spelled) - 1), ("",) * (len(spelled) - 1)])
-            for separators in joins:
-                body = spelled[0] + "".join(
-                    s + w for s, w in zip(separators, spelled[1:], strict=True)
-                )
-                keys.add(f" {body} ")
+        if len(words) <= _MAX_FREE_JOINS + 1:
+            joins = itertools.product((" ", ""), repeat=len(words) - 1)
+        else:
+            joins = iter([(" ",) * (len(words) - 1), ("",) * (len(words) - 1)])
+        for separators in joins:
+            body = words[0] + "".join(s + w for s, w in zip(separators, words[1:], strict=True))
+            keys.add(f" {body} ")
     return keys
-
-
-def _one_spellings(word: str) -> list[str]:
-    """The word with any of its "i"/"l" written as the ambiguous "1" (as leet texts do).
-
-    A spelling left with no letter is dropped: "111" in a text is a number, not "ill".
-    """
-    positions = [k for k, char in enumerate(word) if char in "il"][:_MAX_AMBIGUOUS]
-    spellings = []
-    for chosen in itertools.product((False, True), repeat=len(positions)):
-        chars = list(word)
-        for position, ambiguous in zip(positions, chosen, strict=True):
-            if ambiguous:
-                chars[position] = AMBIGUOUS
-        spelled = "".join(chars)
-        if not any(chosen) or not spelled.isdigit():
-            spellings.append(spelled)
-    return spellings
 
 
 class RegexMatcher:

@@ -2,20 +2,23 @@
 
 Every step keeps, for each output character, the range of the original string it stands for,
 so a match found on the normalised form is reported on the text the user actually wrote.
-The untracked mode skips that bookkeeping; the matcher uses it on the hot path and only tracks
-offsets again for a text that matched. Both modes produce the same string.
+The untracked mode skips that bookkeeping; the matcher uses it on the hot path and, for a
+match, works out the offsets of just its two ends (Forms.span). Both modes produce the same
+string.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib import resources
+from operator import itemgetter
 
 # Default_Ignorable_Code_Point (Unicode DerivedCoreProperties), which Python's unicodedata
 # does not expose: zero-width characters, bidi controls, variation selectors, fillers, tags.
@@ -67,7 +70,7 @@ LEET = {
     "§": "s",
 }
 # "1" stands for "i" as often as for "l" (often both in one phrase: "k1ll y0urs31f"), so it
-# stays "1" as a class of its own, and the matcher gives each bank term spellings with "1".
+# stays "1" as a class of its own, and the matcher reads it both ways in the text.
 AMBIGUOUS = "1"
 
 _LETTER = r"[^\W\d_]"
@@ -191,104 +194,20 @@ class _FoldTable(dict):
 
 
 _NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
+_first = itemgetter(0)
 _FOLD = _FoldTable({cp: chr(cp).lower() for cp in range(128)})
 
 
-def fold(text: str, track: bool) -> Normalized:
-    """Steps 1-2: compatibility and confusable folding, marks and ignorables removed."""
-    if not track:
-        if text.isascii():
-            return Normalized(text.lower())
-        parts = _NON_ASCII.split(text)  # odd parts are the non-ASCII runs
-        return Normalized(
-            "".join(p.translate(_FOLD) if i % 2 else p.lower() for i, p in enumerate(parts))
-        )
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, char in enumerate(text):
-        folded = _FOLD[ord(char)]
-        if folded:
-            out.append(folded)
-            starts.extend([i] * len(folded))
-            ends.extend([i + 1] * len(folded))
-        elif ends and unicodedata.category(char) in ("Mn", "Me"):
-            ends[-1] = i + 1  # a combining mark belongs to the letter it decorates
-    return Normalized("".join(out), starts, ends)
-
-
-def rewrite(
-    source: Normalized,
-    pattern: re.Pattern[str],
-    replace: str | Callable[[re.Match[str]], str],
-    ranges: Callable[[re.Match[str], str], Sequence[tuple[int, int]]] | None = None,
-    windows: Sequence[tuple[int, int]] | None = None,
-) -> Normalized:
-    """pattern.sub, carrying offsets when tracked.
-
-    `ranges(match, replacement)` gives, for each replacement character, the range of the
-    match it stands for (relative to the match); without it the replacement is 1:1.
-    `windows` limits the search to those (sorted, disjoint) slices, each a whole region the
-    pattern could match in, so a long text is not scanned character by character in Python.
-    """
-    tracked = source.starts is not None and source.ends is not None
-    if windows is None:
-        if not tracked:
-            return Normalized(pattern.sub(replace, source.text))
-        if ranges is None:
-            return Normalized(pattern.sub(replace, source.text), source.starts, source.ends)
-        matches: Iterable[re.Match[str]] = pattern.finditer(source.text)
-    else:
-        matches = itertools.chain.from_iterable(
-            pattern.finditer(source.text, lo, hi) for lo, hi in windows
-        )
-    text = source.text
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    last = 0
-    for match in matches:
-        begin = match.start()
-        replacement = replace if isinstance(replace, str) else replace(match)
-        out.append(text[last:begin])
-        out.append(replacement)
-        if tracked and ranges is not None:
-            starts.extend(source.starts[last:begin])
-            ends.extend(source.ends[last:begin])
-            for lo, hi in ranges(match, replacement):
-                starts.append(source.starts[begin + lo])
-                ends.append(source.ends[begin + hi - 1])
-        last = match.end()
-    out.append(text[last:])
-    if not tracked:
-        return Normalized("".join(out))
-    if ranges is None:
-        return Normalized("".join(out), source.starts, source.ends)
-    starts.extend(source.starts[last:])
-    ends.extend(source.ends[last:])
-    return Normalized("".join(out), starts, ends)
-
-
-def _step(match: re.Match[str]) -> int:
-    return len(match.group("gap") or match.group("pair") or match.group("symbol")) + 1
-
-
-def _unspell(match: re.Match[str]) -> str:
-    return match.group()[:: _step(match)]
-
-
-def _unspell_ranges(match: re.Match[str], replacement: str) -> list[tuple[int, int]]:
-    step = _step(match)
-    return [(k * step, k * step + 1) for k in range(len(replacement))]
-
-
 class _ShapeTable(dict):
-    """str.translate table giving each character's shape: letter "a", leet "1", other digit
-    "0", anything else " ". The shape string lets cheap substring tests skip regex passes."""
+    """str.translate table giving each character's shape: letter "a", leet "1" ("!" for "!"
+    and "+", which after a word are punctuation), other digit "0", anything else " ".
+    The shape string lets cheap substring tests skip regex passes."""
 
     def __missing__(self, cp: int) -> str:
         char = chr(cp)
-        if char in LEET:
+        if char in "!+":
+            shape = "!"
+        elif char in LEET:
             shape = "1"
         elif char.isalpha():
             shape = "a"
@@ -300,17 +219,87 @@ class _ShapeTable(dict):
 
 _SHAPES = _ShapeTable()
 _ASCII_SHAPES = bytes(ord(_SHAPES[cp]) for cp in range(128)) + b" " * 128
-_TOKENS_ONLY = bytes.maketrans(b"01", b"aa")
-# Two one-character tokens at most three separators apart, in a space-padded token shape.
-_SPELLED_SHAPES = (" a a ", " a  a ", " a   a ")
-_LONG_TOKEN = re.compile(r"[^ ]{2,}")
+_STAND_INS = {"a": "a", "1": "$", "0": "2", " ": "#"}
 
 
-def _shape(text: str) -> str:
-    """The shape string of `text`, padded with a space: shape[i + 1] is the shape of text[i]."""
+class _ProxyTable(dict):
+    """str.translate table giving what a non-ASCII character folds to, with each non-ASCII
+    character of that replaced by an ASCII one of the same shape: the shape of a folded
+    text is then one bytes.translate, not a lookup per character."""
+
+    def __missing__(self, cp: int) -> str:
+        proxy = "".join(c if c.isascii() else _STAND_INS[_SHAPES[ord(c)]] for c in _FOLD[cp])
+        self[cp] = proxy
+        return proxy
+
+
+_PROXY = _ProxyTable()
+
+
+class _IrregularTable(dict):
+    """str.translate table keeping only the characters that do not fold to exactly one."""
+
+    def __missing__(self, cp: int) -> str | None:
+        irregular = None if len(_FOLD[cp]) == 1 else chr(cp)
+        self[cp] = irregular
+        return irregular
+
+
+_IRREGULAR = _IrregularTable()
+
+
+def _ascii_shape(text: str) -> str:
+    """The shape string of an ASCII text, padded with a space: shape[i + 1] is text[i]'s."""
+    return f" {text.encode('ascii').translate(_ASCII_SHAPES).decode('ascii')} "
+
+
+def _fold(text: str, track: bool) -> tuple[Normalized, str]:
+    """Steps 1-2 and the shape of the result.
+
+    ASCII stretches only need lowercasing, so only the non-ASCII runs go through the tables,
+    and offsets are tracked character by character only inside those runs.
+    """
     if text.isascii():
-        return f" {text.encode('ascii').translate(_ASCII_SHAPES).decode('ascii')} "
-    return f" {text.translate(_SHAPES)} "
+        folded = text.lower()
+        if not track:
+            return Normalized(folded), _ascii_shape(text)
+        return Normalized(folded, range(len(text)), range(1, len(text) + 1)), _ascii_shape(text)
+    parts = _NON_ASCII.split(text)  # odd parts are the non-ASCII runs
+    shape = _ascii_shape("".join(p.translate(_PROXY) if i % 2 else p for i, p in enumerate(parts)))
+    if not track:
+        return Normalized(
+            "".join(p.translate(_FOLD) if i % 2 else p.lower() for i, p in enumerate(parts))
+        ), shape
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for index, part in enumerate(parts):
+        if index % 2 == 0 or not part.translate(_IRREGULAR):
+            out.append(part.translate(_FOLD) if index % 2 else part.lower())
+            # One character for one: the offsets are a plain range.
+            starts += range(at, at + len(part))
+            ends += range(at + 1, at + len(part) + 1)
+        else:
+            for i, char in enumerate(part, at):
+                folded = _FOLD[ord(char)]
+                if folded:
+                    out.append(folded)
+                    starts += [i] * len(folded)
+                    ends += [i + 1] * len(folded)
+                elif ends and unicodedata.category(char) in ("Mn", "Me"):
+                    ends[-1] = i + 1  # a combining mark belongs to the letter it decorates
+        at += len(part)
+    return Normalized("".join(out), starts, ends), shape
+
+
+def fold(text: str, track: bool) -> Normalized:
+    """Steps 1-2: compatibility and confusable folding, marks and ignorables removed."""
+    return _fold(text, track)[0]
+
+
+_TOKENS_ONLY = bytes.maketrans(b"01!", b"aaa")
+_LONG_TOKEN = re.compile(r"[^ ]{2,}")
 
 
 def _token(shape: str, at: int) -> tuple[int, int]:
@@ -318,16 +307,21 @@ def _token(shape: str, at: int) -> tuple[int, int]:
     return shape.rfind(" ", 0, at), shape.find(" ", at) - 1
 
 
-def _spelled_windows(shape: str, symbols: bool) -> list[tuple[int, int]]:
-    """Text regions where a spelled-out run may be: from a pair of one-character tokens to
-    the end of the next longer token (a run cannot go past it). With `symbols` ("w|o|r|k"),
-    every token holding a leet character is a region too."""
-    tokens = shape.encode("ascii").translate(_TOKENS_ONLY).decode("ascii")
-    starts = sorted({at for pair in _SPELLED_SHAPES for at in _positions(tokens, pair)})
-    if symbols:
-        starts = sorted({*starts, *(_token(shape, i)[0] for i in _positions(shape, "1"))})
+def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
+    """Text regions where a spelled-out run may be: from a pair of one-character tokens at
+    most three separators apart to the end of the next longer token (a run cannot go past
+    it), and each token holding a "|" or "+" ("w|o|r|k")."""
+    tokens = shape.encode("ascii").translate(_TOKENS_ONLY)  # every token character is "a"
+    singles = []
+    at = tokens.find(b" a ")
+    while at != -1:
+        singles.append(at)
+        at = tokens.find(b" a ", at + 2)
+    starts = {a for a, b in itertools.pairwise(singles) if b - a <= 4}
+    for symbol in "|+":
+        starts.update(_token(shape, at + 1)[0] for at in positions(text, symbol))
     windows: list[tuple[int, int]] = []
-    for start in starts:
+    for start in sorted(starts):
         lo = _token(shape, start + 1)[0]
         if windows and lo <= windows[-1][1]:
             continue
@@ -337,32 +331,70 @@ def _spelled_windows(shape: str, symbols: bool) -> list[tuple[int, int]]:
     return windows
 
 
-def _positions(shape: str, char: str) -> list[int]:
+def positions(text: str, char: str) -> list[int]:
+    """Where `char` (or a substring) occurs in `text`, by str.find rather than a regex."""
     found = []
-    at = shape.find(char)
+    at = text.find(char)
     while at != -1:
         found.append(at)
-        at = shape.find(char, at + 1)
+        at = text.find(char, at + 1)
     return found
 
 
 def _leet_windows(shape: str) -> list[tuple[int, int]]:
-    """The tokens in which a leet character touches a letter."""
+    """The tokens in which a leet character touches a letter ("!" or "+" only before one)."""
     tokens: set[tuple[int, int]] = set()
-    for pair in ("a1", "1a"):
-        for at in _positions(shape, pair):
+    for pair in ("a1", "1a", "!a"):
+        for at in positions(shape, pair):
             tokens.add(_token(shape, at))
     return sorted(tokens)
 
 
-def join_spelled(source: Normalized, shape: str | None = None) -> Normalized:
-    """Step 4b: "f.r.e.e", "f r e e", "f_r_e_e" -> "free"."""
-    shape = _shape(source.text) if shape is None else shape
-    symbols = "|" in source.text or "+" in source.text  # "w|o|r|k" has no spaced shape
-    windows = _spelled_windows(shape, symbols)
-    if not windows:
-        return source
-    return rewrite(source, _SPELLED, _unspell, _unspell_ranges, windows)
+def _step(match: re.Match[str]) -> int:
+    return len(match.group("gap") or match.group("pair") or match.group("symbol")) + 1
+
+
+# A spelled-out run joined into a word: where the word starts and how long it is in the
+# joined text, and the folded range it came from, whose every `step`-th character it keeps.
+_Join = tuple[int, int, int, int, int]  # (start, length, folded start, folded end, step)
+
+
+def _join(source: Normalized, shape: str) -> tuple[Normalized, str, list[_Join]]:
+    """Step 4b on a text and its shape: "f.r.e.e", "f r e e", "f_r_e_e" -> "free".
+
+    A joined letter keeps the offsets and shape of the character it was.
+    """
+    text = source.text
+    tracked = source.starts is not None and source.ends is not None
+    out: list[str] = []
+    shapes: list[str] = [" "]
+    joins: list[_Join] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = at = 0
+    for lo, hi in _spelled_windows(text, shape):
+        for match in _SPELLED.finditer(text, lo, hi):
+            begin, end = match.span()
+            step = _step(match)
+            word = text[begin:end:step]
+            at += begin - last
+            joins.append((at, len(word), begin, end, step))
+            at += len(word)
+            out += (text[last:begin], word)
+            shapes += (shape[last + 1 : begin + 1], shape[begin + 1 : end + 1 : step])
+            if tracked:
+                starts += (*source.starts[last:begin], *source.starts[begin:end:step])
+                ends += (*source.ends[last:begin], *source.ends[begin:end:step])
+            last = end
+    if not out:
+        return source, shape, joins
+    out.append(text[last:])
+    shapes.append(shape[last + 1 :])
+    if not tracked:
+        return Normalized("".join(out)), "".join(shapes), joins
+    starts += source.starts[last:]
+    ends += source.ends[last:]
+    return Normalized("".join(out), starts, ends), "".join(shapes), joins
 
 
 _LEET_CODES = str.maketrans(LEET)
@@ -372,22 +404,115 @@ def _leet_replace(match: re.Match[str]) -> str:
     return match.group().translate(_LEET_CODES)
 
 
-def leet(source: Normalized, edges: bool, shape: str | None = None) -> Normalized:
-    """Step 3: leet characters between letters, and with `edges` also at a word's edge.
+@dataclass(slots=True)
+class Forms:
+    """A text after steps 1-4b: the plain form (leet only between letters) and the edits,
+    (start, end, replacement), that make the edged form (leet also at word edges).
 
-    A token needs a letter for any of it to change, so "2024" and "$5" stay as they are.
+    Leet never changes a length, so both forms share their offsets. Untracked, `span` works
+    the offsets out for just the two characters asked about, so a text that matched does
+    not pay for an offset map of all of it.
     """
-    windows = _leet_windows(_shape(source.text) if shape is None else shape)
-    if not windows:
-        return source
-    result = rewrite(source, _INNER_LEET, _leet_replace, windows=windows)
-    return edge_leet(result, windows) if edges else result
+
+    source: str
+    plain: Normalized
+    edits: list[tuple[int, int, str]]
+    joins: list[_Join]
+    # (folded start, source start, run) of each ASCII and non-ASCII run of the source
+    _runs: list[tuple[int, int, str]] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def edged(self) -> Normalized:
+        return Normalized(edited(self.plain.text, self.edits), self.plain.starts, self.plain.ends)
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """The original range covered by form characters i..j-1."""
+        if self.plain.starts is not None:
+            return self.plain.span(i, j)
+        return self._original(self._folded(i))[0], self._original(self._folded(j - 1))[1]
+
+    def _folded(self, at: int) -> int:
+        """The position in the folded text of joined character `at`."""
+        shift = 0
+        for start, length, begin, end, step in self.joins:
+            if at < start:
+                break
+            if at < start + length:
+                return begin + (at - start) * step
+            shift = end - start - length
+        return at + shift
+
+    def _original(self, at: int) -> tuple[int, int]:
+        """The original range of folded character `at`, as fold(track=True) gives it."""
+        if self.source.isascii():
+            return at, at + 1
+        if self._runs is None:  # once per text, however many matches it has
+            self._runs = []
+            folded = offset = 0
+            for index, part in enumerate(_NON_ASCII.split(self.source)):
+                self._runs.append((folded, offset, part))
+                folded += len(part.translate(_FOLD)) if index % 2 else len(part)
+                offset += len(part)
+        folded, offset, part = self._runs[bisect.bisect_right(self._runs, at, key=_first) - 1]
+        if part.isascii():  # ASCII folds one character for one
+            return self._marked(offset + at - folded)
+        for i, char in enumerate(part, offset):
+            folded += len(_FOLD[ord(char)])
+            if at < folded:
+                return (i, i + 1) if at < folded - 1 else self._marked(i)
+        raise IndexError(at)
+
+    def _marked(self, index: int) -> tuple[int, int]:
+        """source[index] and the combining marks after it, which belong to its last letter."""
+        end = index + 1
+        for later in range(index + 1, len(self.source)):
+            char = self.source[later]
+            if _FOLD[ord(char)]:
+                break
+            if unicodedata.category(char) in ("Mn", "Me"):
+                end = later + 1
+        return index, end
 
 
-def edge_leet(source: Normalized, windows: Sequence[tuple[int, int]]) -> Normalized:
-    """The edge half of step 3: "fr33" -> "free", "l337" -> "leet", "$cam" -> "scam"."""
-    result = rewrite(source, _LEADING_LEET, _leet_replace, windows=windows)
-    return rewrite(result, _TRAILING_LEET, _leet_replace, windows=windows)
+def forms(text: str, track: bool = False) -> Forms:
+    """Steps 1-4b; leet is decided token by token (a token is a run of letters, digits and
+    leet symbols, so its edges are the text's word edges)."""
+    joined, shape, joins = _join(*_fold(text, track))
+    folded = joined.text
+    out: list[str] = []
+    edits: list[tuple[int, int, str]] = []
+    last = 0
+    for lo, hi in _leet_windows(shape):
+        plain = edged = folded[lo:hi]
+        # Each pass is tried only if its shape is there; a non-leet digit may be a letter to
+        # the patterns ("𝍠" is numeric but not a decimal digit), so it rules nothing out.
+        token = shape[lo + 1 : hi + 1]
+        other = "0" in token
+        if other or (("a1" in token or "a!" in token) and ("1a" in token or "!a" in token)):
+            plain = edged = _INNER_LEET.sub(_leet_replace, plain)
+        if token[0] in "1!":
+            edged = _LEADING_LEET.sub(_leet_replace, edged)
+        if other or "a1" in token:
+            edged = _TRAILING_LEET.sub(_leet_replace, edged)
+        out += (folded[last:lo], plain)
+        if edged != plain:
+            edits.append((lo, hi, edged))
+        last = hi
+    if out:
+        out.append(folded[last:])
+        joined = Normalized("".join(out), joined.starts, joined.ends)
+    return Forms(text, joined, edits, joins)
+
+
+def edited(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
+    """`text` with same-length (start, end, replacement) edits applied."""
+    out: list[str] = []
+    last = 0
+    for start, end, replacement in edits:
+        out += (text[last:start], replacement)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def variants(text: str, track: bool = False) -> list[Normalized]:
@@ -396,19 +521,10 @@ def variants(text: str, track: bool = False) -> list[Normalized]:
     Edge leet is ambiguous ("fr33" is "free", "mp3" is not "mpe"), so both forms are tried;
     the second form is left out when it is the same as the first.
     """
-    folded = fold(text, track)
-    shape = _shape(folded.text)
-    joined = join_spelled(folded, shape)
-    if joined is not folded:
-        shape = _shape(joined.text)
-    windows = _leet_windows(shape)
-    if not windows:
-        return [joined]
-    plain = rewrite(joined, _INNER_LEET, _leet_replace, windows=windows)
-    edged = edge_leet(plain, windows)
-    return [plain] if edged.text == plain.text else [plain, edged]
+    result = forms(text, track)
+    return [result.plain, result.edged] if result.edits else [result.plain]
 
 
 def normalize(text: str) -> Normalized:
     """Steps 1-4 (runs of repeated letters are left for the matcher), with offsets."""
-    return leet(join_spelled(fold(text, track=True)), edges=True)
+    return variants(text, track=True)[-1]
