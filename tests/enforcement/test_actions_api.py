@@ -40,7 +40,7 @@ def test_runs_the_action_and_delivers_its_callback(catalog, api):
     assert response.json() == {"executionId": str(execution.pk)}
     assert execution.source == ExecutionSource.API
     assert execution.rules == []
-    deliver(str(Delivery.objects.get().pk))
+    deliver([str(Delivery.objects.get().pk)])
     body = json.loads(catalog.requests[0].body)
     assert body["actorEmail"] == "mod@example.com"
     assert body["actorNote"] == "via admin tool"

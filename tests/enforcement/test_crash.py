@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def todo_jobs() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT args->>'delivery_id' FROM procrastinate_jobs "
+            "SELECT jsonb_array_elements_text(args->'delivery_ids') FROM procrastinate_jobs "
             "WHERE task_name = 'coop.deliver' AND status = 'todo'"
         )
         return [row[0] for row in cursor.fetchall()]
@@ -67,7 +67,7 @@ def test_worker_killed_mid_delivery_then_swept_and_resent(receiver, monkeypatch)
     sweep_deliveries(timestamp=0)
     assert todo_jobs() == [str(delivery.pk)]  # never twice
 
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     first, second = receiver.requests

@@ -30,7 +30,7 @@ def dead_delivery(receiver) -> Delivery:
     receiver.script = [Reply(410, body=b"<gone & away>")]
     with transaction.atomic():
         delivery = create_delivery(DeliveryEvent.IGNORE, f"{receiver.url}/i", {}, {"id": "1"})
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DEAD
     return delivery
@@ -67,7 +67,7 @@ def test_resend_one_and_all(admin_client, dead_delivery, receiver):
     assert response.status_code == 302
     dead_delivery.refresh_from_db()
     assert dead_delivery.status == DeliveryStatus.PENDING
-    deliver(str(dead_delivery.pk))
+    deliver([str(dead_delivery.pk)])
     dead_delivery.refresh_from_db()
     assert dead_delivery.status == DeliveryStatus.DELIVERED
     assert dead_delivery.attempt_set.count() == 2

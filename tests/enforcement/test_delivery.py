@@ -28,7 +28,7 @@ def new_delivery(receiver, event=DeliveryEvent.APPEAL_DECISION) -> Delivery:
 def attempt_now(delivery: Delivery) -> Delivery:
     """Run the task as a worker would once the delivery is due."""
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     delivery.refresh_from_db()
     return delivery
 
@@ -77,7 +77,7 @@ def test_other_4xx_are_permanent(receiver, status):
     assert delivery.status == DeliveryStatus.DEAD
     assert delivery.next_attempt_at is None
     assert delivery.attempts == 1
-    deliver(str(delivery.pk))  # a stray task does nothing
+    deliver([str(delivery.pk)])  # a stray task does nothing
     assert len(receiver.requests) == 1
 
 
@@ -130,15 +130,15 @@ def test_dead_after_the_last_attempt_then_resent(receiver, settings):
     receiver.script = [Reply(500), Reply(500), Reply(500), Reply(200)]
     delivery = new_delivery(receiver)
     for expected in (DeliveryStatus.FAILED, DeliveryStatus.FAILED, DeliveryStatus.DEAD):
-        deliver(str(delivery.pk))
+        deliver([str(delivery.pk)])
         delivery.refresh_from_db()
         assert delivery.status == expected
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     assert len(receiver.requests) == 3
     assert resend([delivery.pk]) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.round_attempts) == (DeliveryStatus.PENDING, 0)
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [a.number for a in delivery.attempt_set.order_by("number")] == [1, 2, 3, 4]
@@ -182,7 +182,7 @@ def test_a_locked_delivery_is_not_sent_twice(receiver):
 
     def second_worker():
         try:
-            deliver(str(delivery.pk))
+            deliver([str(delivery.pk)])
             skipped.set()
         finally:
             connections.close_all()
@@ -195,5 +195,5 @@ def test_a_locked_delivery_is_not_sent_twice(receiver):
         thread.join(10)
         assert skipped.is_set()
     assert receiver.requests == []
-    deliver(str(delivery.pk))
+    deliver([str(delivery.pk)])
     assert len(receiver.requests) == 1

@@ -26,7 +26,7 @@ from enforcement.conftest import POST, USER, submit
 def deferred_deliveries() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT args->>'delivery_id' FROM procrastinate_jobs "
+            "SELECT jsonb_array_elements_text(args->'delivery_ids') FROM procrastinate_jobs "
             "WHERE task_name = 'coop.deliver' ORDER BY id"
         )
         return [row[0] for row in cursor.fetchall()]
@@ -64,7 +64,7 @@ def test_rule_action_body_is_exact_and_signed(catalog):
     assert execution.rules == [{"id": "scam-rule", "version": 4, "name": "Scam detector"}]
     assert execution.submission_id == submission.pk
 
-    deliver(str(delivery.id))
+    deliver([str(delivery.id)])
     (request,) = catalog.requests
     assert request.body == expected
     assert request.signature_valid

@@ -6,6 +6,7 @@ import os
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -16,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from coop.enforcement.models import Delivery, DeliveryAttempt, DeliveryStatus
-from coop.enforcement.signer import sign
+from coop.enforcement.signer import sign_all
 
 EXCERPT_BYTES = 1024
 MAX_READ_BYTES = 64 * 1024
@@ -27,6 +28,7 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 SWEEP_GRACE = timedelta(seconds=30)
 SWEEP_BATCH = 1000
 USER_AGENT = "Coop-Webhooks/1"
+SENDERS = 16  # concurrent sends per worker process
 
 _local = threading.local()
 
@@ -77,8 +79,9 @@ def resolve_headers(headers: dict) -> dict[str, str]:
     return resolved
 
 
-def send(row: Delivery) -> Outcome:
-    """POST the stored body bytes, signed; never raises for HTTP or network problems."""
+def send(row: Delivery, signature: str) -> Outcome:
+    """POST the stored body bytes with their signature; never raises for HTTP or network
+    problems."""
     body = bytes(row.body)
     try:
         headers = resolve_headers(row.headers)
@@ -88,7 +91,7 @@ def send(row: Delivery) -> Outcome:
         {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            "Coop-Signature": sign(body),
+            "Coop-Signature": signature,
             "Coop-Delivery-Id": str(row.id),
             "Coop-Event": row.event,
         }
@@ -146,66 +149,87 @@ def retry_delay(failed_attempts: int, retry_after: float | None) -> float | None
     return delay
 
 
-def attempt(delivery_id: str) -> datetime | None:
-    """Make one attempt of a due delivery and record it; returns when to retry, if at all.
+def attempt(delivery_ids: list[str]) -> dict[str, datetime]:
+    """Make one attempt of each due delivery and record it; returns when to retry which.
 
-    The row stays locked (FOR UPDATE SKIP LOCKED) while sending, so two tasks for one
-    delivery never send at once; the second finds it locked or no longer due and does
-    nothing. Call inside a transaction.
+    The rows stay locked (FOR UPDATE SKIP LOCKED) while sending, so two tasks never send one
+    delivery at once; a task that finds a row locked or no longer due leaves it alone. The
+    deliveries of a batch are sent concurrently. Call inside a transaction.
     """
     now = timezone.now()
-    row = (
-        Delivery.objects.select_for_update(skip_locked=True)
-        .filter(
-            pk=delivery_id,
+    rows = list(
+        Delivery.objects.select_for_update(skip_locked=True).filter(
+            pk__in=delivery_ids,
             status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
             next_attempt_at__lte=now + EARLY_TOLERANCE,
         )
-        .first()
     )
-    if row is None:
-        return None
+    if not rows:
+        return {}
+    signatures = sign_all([bytes(row.body) for row in rows])
     started = timezone.now()
-    clock = time.monotonic()
-    outcome = send(row)
-    finished = timezone.now()
-    row.attempts += 1
-    DeliveryAttempt.objects.create(
-        delivery=row,
-        number=row.attempts,
-        started_at=started,
-        duration_ms=round((time.monotonic() - clock) * 1000),
-        status_code=outcome.status_code,
-        error=outcome.error,
-        response_excerpt=outcome.excerpt,
-        retry_after_seconds=(
-            round(outcome.retry_after) if outcome.retry_after is not None else None
-        ),
+    results = list(_senders().map(_timed_send, rows, signatures))
+    attempts, retries = [], {}
+    for row, (outcome, duration_ms) in zip(rows, results, strict=True):
+        row.attempts += 1
+        attempts.append(
+            DeliveryAttempt(
+                delivery=row,
+                number=row.attempts,
+                started_at=started,
+                duration_ms=duration_ms,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                response_excerpt=outcome.excerpt,
+                retry_after_seconds=(
+                    round(outcome.retry_after) if outcome.retry_after is not None else None
+                ),
+            )
+        )
+        retry_at = _next_state(row, outcome, timezone.now())
+        if retry_at is not None:
+            retries[str(row.pk)] = retry_at
+    DeliveryAttempt.objects.bulk_create(attempts)
+    Delivery.objects.bulk_update(
+        rows,
+        ["attempts", "round_attempts", "status", "next_attempt_at", "last_error", "updated_at"],
     )
+    return retries
+
+
+def _next_state(row: Delivery, outcome: Outcome, finished: datetime) -> datetime | None:
     row.updated_at = finished
-    retry_at = None
     if outcome.delivered:
         row.status, row.next_attempt_at, row.last_error = DeliveryStatus.DELIVERED, None, ""
-    else:
-        row.round_attempts += 1
-        row.last_error = outcome.error or f"HTTP {outcome.status_code}"
-        delay = retry_delay(row.round_attempts, outcome.retry_after)
-        if outcome.retryable and delay is not None:
-            retry_at = finished + timedelta(seconds=delay)
-            row.status, row.next_attempt_at = DeliveryStatus.FAILED, retry_at
-        else:
-            row.status, row.next_attempt_at = DeliveryStatus.DEAD, None
-    row.save(
-        update_fields=[
-            "attempts",
-            "round_attempts",
-            "status",
-            "next_attempt_at",
-            "last_error",
-            "updated_at",
-        ]
-    )
-    return retry_at
+        return None
+    row.round_attempts += 1
+    row.last_error = outcome.error or f"HTTP {outcome.status_code}"
+    delay = retry_delay(row.round_attempts, outcome.retry_after)
+    if outcome.retryable and delay is not None:
+        row.status = DeliveryStatus.FAILED
+        row.next_attempt_at = finished + timedelta(seconds=delay)
+        return row.next_attempt_at
+    row.status, row.next_attempt_at = DeliveryStatus.DEAD, None
+    return None
+
+
+def _timed_send(row: Delivery, signature: str) -> tuple[Outcome, int]:
+    clock = time.monotonic()
+    outcome = send(row, signature)
+    return outcome, round((time.monotonic() - clock) * 1000)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """Threads that send the deliveries of a batch at once (each with its own client)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="coop-webhook")
+        return _pool
 
 
 # Due deliveries (past a grace period) without a waiting `coop.deliver` job.
@@ -215,7 +239,7 @@ WHERE d.status IN ('PENDING', 'FAILED') AND d.next_attempt_at <= %s
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.task_name = 'coop.deliver' AND j.status = 'todo'
-        AND j.args->>'delivery_id' = d.id::text
+        AND j.args->'delivery_ids' ? d.id::text
   )
 ORDER BY d.next_attempt_at
 LIMIT %s

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ from coop.enforcement.models import (
     ExecutionSource,
 )
 from coop.enforcement.strikes import add_strike, policy_weights, user_strike_total
-from coop.enforcement.tasks import deliver
+from coop.enforcement.tasks import DELIVERY_BATCH, deliver
 from coop.ingest.models import ItemSubmission
 from coop.review.models import JobSource
 from coop.review.routing import route_and_enqueue
@@ -432,11 +434,36 @@ def create_delivery(
     return delivery
 
 
+_pending_sends: ContextVar[list[str] | None] = ContextVar("pending_sends", default=None)
+
+
+@contextmanager
+def outbox_batch() -> Iterator[None]:
+    """Send the deliveries created inside the block with as few tasks as possible.
+
+    Without it every execute_actions call defers its own task; a worker evaluating a batch
+    of items would otherwise queue one task per item. Use inside the transaction.
+    """
+    token = _pending_sends.set([])
+    try:
+        yield
+        ids = _pending_sends.get() or []
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            deliver.defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
+    finally:
+        _pending_sends.reset(token)
+
+
 def _outbox(deliveries: list[Delivery]) -> None:
     if not deliveries:
         return
     Delivery.objects.bulk_create(deliveries)
-    deliver.batch_defer(*({"delivery_id": str(d.id)} for d in deliveries))
+    ids = [str(d.id) for d in deliveries]
+    pending = _pending_sends.get()
+    if pending is None:
+        deliver.defer(delivery_ids=ids)
+    else:
+        pending.extend(ids)
 
 
 def resend(delivery_ids: Sequence[Any]) -> int:
@@ -455,8 +482,8 @@ def resend(delivery_ids: Sequence[Any]) -> int:
             next_attempt_at=timezone.now(),
             updated_at=timezone.now(),
         )
-        if rows:
-            deliver.batch_defer(*({"delivery_id": str(pk)} for pk in rows))
+        for start in range(0, len(rows), DELIVERY_BATCH):
+            deliver.defer(delivery_ids=[str(pk) for pk in rows[start : start + DELIVERY_BATCH]])
     return len(rows)
 
 

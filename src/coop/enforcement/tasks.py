@@ -7,15 +7,16 @@ from procrastinate.contrib.django import app
 
 from coop.enforcement import delivery
 
+DELIVERY_BATCH = 100
+
 
 @app.task(name="coop.deliver", queue="webhooks")
-def deliver(delivery_id: str) -> None:
-    """One attempt of one delivery; a retryable failure schedules the next in the same
-    transaction as the attempt's record, so a crash loses neither."""
+def deliver(delivery_ids: list[str]) -> None:
+    """One attempt of each delivery; retryable failures schedule their next attempt in the
+    same transaction as the attempt's record, so a crash loses neither."""
     with transaction.atomic():
-        retry_at = delivery.attempt(delivery_id)
-        if retry_at is not None:
-            deliver.configure(schedule_at=retry_at).defer(delivery_id=delivery_id)
+        for delivery_id, retry_at in delivery.attempt(delivery_ids).items():
+            deliver.configure(schedule_at=retry_at).defer(delivery_ids=[delivery_id])
 
 
 @app.periodic(cron="* * * * *", periodic_id="sweep-deliveries")
@@ -24,5 +25,5 @@ def sweep_deliveries(timestamp: int) -> None:
     """Re-defer due deliveries that have no waiting task (e.g. a worker was killed mid-send)."""
     with transaction.atomic():
         ids = delivery.orphaned_due()
-        if ids:
-            deliver.batch_defer(*({"delivery_id": str(pk)} for pk in ids))
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            deliver.defer(delivery_ids=ids[start : start + DELIVERY_BATCH])

@@ -20,6 +20,7 @@ from coop.enforcement.services import (
     ActionRequest,
     RuleRef,
     execute_actions,
+    outbox_batch,
     rule_idempotency_key,
 )
 from coop.ingest.models import ItemSubmission
@@ -176,9 +177,10 @@ def run_rules(
     book, provider = current_rulebook(), signal_provider()
     batch = []
     executions: list[ActionExecution] = []
-    for submission in submissions:
-        outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
-        batch.append((submission, outcomes))
-        executions.extend(execute_actions(action_requests(submission, outcomes)))
+    with outbox_batch():
+        for submission in submissions:
+            outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
+            batch.append((submission, outcomes))
+            executions.extend(execute_actions(action_requests(submission, outcomes)))
     log_executions(batch, environment, now)
     return executions
