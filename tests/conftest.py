@@ -2,6 +2,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 # Data migrations that create rows Coop always has (roles, built-in actions, default queues).
 BUILTIN_ROW_MIGRATIONS = [
@@ -13,14 +14,19 @@ BUILTIN_ROW_MIGRATIONS = [
 
 @pytest.fixture(autouse=True)
 def _builtin_rows(request):
-    """Transactional tests flush every table after each test; put the built-in rows back."""
+    """Transactional tests flush Django's tables after each test: put the built-in rows back,
+    and empty the task queue, whose tables Django's flush does not know."""
     if not {"transactional_db", "live_server"} & set(request.fixturenames):
         marker = request.node.get_closest_marker("django_db")
         if not (marker and marker.kwargs.get("transaction")):
+            yield
             return
     request.getfixturevalue("transactional_db")
     for module, function in BUILTIN_ROW_MIGRATIONS:
         getattr(importlib.import_module(module), function)(apps, None)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
 
 
 @pytest.fixture

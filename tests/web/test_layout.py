@@ -37,9 +37,14 @@ def test_no_inline_script_or_style(admin_client):
 
 def test_navigation_is_gated_by_permission(client, make_user):
     client.force_login(make_user("Admin"))
-    assert nav_labels(client.get("/").content.decode()) == ["Overview", "Deliveries", "Settings"]
+    assert nav_labels(client.get("/").content.decode()) == [
+        "Overview",
+        "Deliveries",
+        "Settings",
+        "Account",
+    ]
     client.force_login(make_user("External Moderator"))
-    assert nav_labels(client.get("/").content.decode()) == ["Overview"]
+    assert nav_labels(client.get("/").content.decode()) == ["Overview", "Account"]
 
 
 def test_navigation_links_only_pages_that_exist(make_user):
@@ -53,6 +58,7 @@ def test_navigation_links_only_pages_that_exist(make_user):
         ("Overview", "/", False),
         ("Deliveries", "/deliveries", False),
         ("Settings", "/settings/", True),
+        ("Account", "/account", False),
     ]
 
 

@@ -31,6 +31,16 @@ class Role(models.Model):
         return str(permission) in self.permissions
 
 
+# Wellness (accounts.md): 0 = no blur … 6 = strongest.
+BLUR_LEVELS = range(7)
+
+
+class ColorScheme(models.TextChoices):
+    NONE = "NONE", "Full colour"
+    GRAYSCALE = "GRAYSCALE", "Grayscale"
+    SEPIA = "SEPIA", "Sepia"
+
+
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, role: Role, password: str | None = None, **extra) -> User:
         user = self.model(email=self.normalize_email(email).lower(), role=role, **extra)
@@ -48,6 +58,12 @@ class User(AbstractBaseUser):
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="users")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Personal wellness overrides; NULL means "use the organisation default".
+    wellness_blur_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    wellness_color_scheme = models.CharField(  # noqa: DJ001 - NULL is "use the default"
+        max_length=10, choices=ColorScheme.choices, null=True, blank=True
+    )
+    wellness_mute_video = models.BooleanField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -55,6 +71,16 @@ class User(AbstractBaseUser):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(wellness_blur_level__lte=max(BLUR_LEVELS)),
+                name="user_wellness_blur_level_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(wellness_color_scheme__in=ColorScheme.values),
+                name="user_wellness_color_scheme_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email

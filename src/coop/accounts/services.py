@@ -12,13 +12,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from coop import crypto
-from coop.accounts.models import SIGNING_KEY_GRACE, ApiKey, Role, SigningKey, User
+from coop.accounts.models import (
+    BLUR_LEVELS,
+    SIGNING_KEY_GRACE,
+    ApiKey,
+    ColorScheme,
+    Role,
+    SigningKey,
+    User,
+)
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Any fixed number: the advisory lock that serialises signing-key rotations.
+SIGNING_KEY_ROTATION_LOCK = 0x436F6F70_5349474E
 SIGNING_KEY_BITS = 2048
 
 
@@ -68,6 +78,24 @@ def deactivate_user(user: User) -> None:
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
+
+
+def set_wellness_preferences(
+    user: User,
+    *,
+    blur_level: int | None,
+    color_scheme: ColorScheme | None,
+    mute_video: bool | None,
+) -> None:
+    """Store `user`'s personal overrides; None means "use the organisation default"."""
+    if blur_level is not None and blur_level not in BLUR_LEVELS:
+        raise AccountError(f"Blur level must be from 0 to {max(BLUR_LEVELS)}.")
+    if color_scheme is not None and color_scheme not in ColorScheme.values:
+        raise AccountError(f"Colour scheme must be one of {', '.join(ColorScheme.values)}.")
+    user.wellness_blur_level = blur_level
+    user.wellness_color_scheme = color_scheme
+    user.wellness_mute_video = mute_video
+    user.save(update_fields=["wellness_blur_level", "wellness_color_scheme", "wellness_mute_video"])
 
 
 # --- Platform API keys ---------------------------------------------------------------------
@@ -149,23 +177,20 @@ def active_signing_key() -> SigningKey:
 
 
 def rotate_signing_key() -> SigningKey:
-    """Retire the active key (still published for `SIGNING_KEY_GRACE`) and activate a new one."""
+    """Retire the active key (still published for `SIGNING_KEY_GRACE`) and activate a new one.
+
+    Rotations take a transaction-scoped advisory lock, so concurrent ones run one after
+    the other (each retiring the key the previous one made) instead of colliding.
+    """
     public_pem, private_encrypted = _new_key_material()
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                now = timezone.now()
-                active = SigningKey.objects.select_for_update().filter(retired_at__isnull=True)
-                for key in active:
-                    key.retired_at = now
-                    key.save(update_fields=["retired_at"])
-                return SigningKey.objects.create(
-                    public_pem=public_pem, private_key_encrypted=private_encrypted, created_at=now
-                )
-        except IntegrityError:
-            # Another rotation committed a new key between our lock and insert: retire it too.
-            continue
-    raise AccountError("The signing key is being rotated by someone else; try again.")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNING_KEY_ROTATION_LOCK])
+        now = timezone.now()
+        SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now)
+        return SigningKey.objects.create(
+            public_pem=public_pem, private_key_encrypted=private_encrypted, created_at=now
+        )
 
 
 def public_keys() -> list[SigningKey]:

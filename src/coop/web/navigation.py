@@ -28,7 +28,10 @@ class Link:
     active: bool
 
 
-SETTINGS: tuple[NavItem, ...] = (NavItem("API keys", "settings-api-keys"),)
+SETTINGS: tuple[NavItem, ...] = (
+    NavItem("API keys", "settings-api-keys"),
+    NavItem("Wellness", "settings-wellness"),
+)
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Overview", "overview"),

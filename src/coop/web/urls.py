@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coop.web.views import api_keys, auth, console
+from coop.web.views import api_keys, auth, console, wellness
 
 urlpatterns = [
     path("", console.overview, name="overview"),
@@ -14,6 +14,8 @@ urlpatterns = [
         name="settings-api-key-revoke",
     ),
     path("settings/api-keys/rotate", api_keys.rotate_key, name="settings-signing-key-rotate"),
+    path("settings/wellness", wellness.settings_wellness, name="settings-wellness"),
+    path("account", wellness.account, name="account"),
     path(
         "settings/api-keys/public-key.pem",
         api_keys.public_key_pem,

@@ -1,0 +1,179 @@
+"""Reviewer wellness (accounts.md): how media is shown in the console, and the forms that set it.
+
+The organisation's defaults live in the `settings.wellness` block of the configuration (saved
+through `save_object`, so they are validated and versioned like the file); each user may
+override any of the three values, or leave it at "use organisation default".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.http import HttpRequest
+
+from coop.accounts.models import BLUR_LEVELS, ColorScheme, User
+from coop.catalog.configfile.schema import ConfigError
+from coop.catalog.services import SaveResult, current_settings, save_object
+
+USE_DEFAULT = ""
+STRONGEST = max(BLUR_LEVELS)
+# `settings` paths as `save_object` reports them -> the form fields that set them.
+CONFIG_FIELDS = {
+    "wellness.blurLevel": "blur_level",
+    "wellness.colorScheme": "color_scheme",
+    "wellness.muteVideo": "mute_video",
+}
+MUTE_CHOICES = (("on", "Muted"), ("off", "Sound on"))
+
+
+@dataclass(frozen=True)
+class Wellness:
+    blur_level: int
+    color_scheme: ColorScheme
+    mute_video: bool
+
+    @classmethod
+    def from_config(cls, block: dict) -> Wellness:
+        return cls(block["blurLevel"], ColorScheme(block["colorScheme"]), block["muteVideo"])
+
+    def as_config(self) -> dict:
+        return {
+            "blurLevel": self.blur_level,
+            "colorScheme": str(self.color_scheme),
+            "muteVideo": self.mute_video,
+        }
+
+    @property
+    def summary(self) -> str:
+        """One line for people (and screen readers); wellness.js words the live preview alike."""
+        blur = f"Blur {self.blur_level} of {STRONGEST}" if self.blur_level else "No blur"
+        videos = "videos muted" if self.mute_video else "videos with sound"
+        return f"{blur} · {self.color_scheme.label} · {videos}"
+
+
+def org_wellness() -> Wellness:
+    return Wellness.from_config(current_settings()["wellness"])
+
+
+def effective_wellness(user: User | None, defaults: Wellness | None = None) -> Wellness:
+    """The organisation defaults with `user`'s personal overrides applied."""
+    defaults = defaults or org_wellness()
+    if user is None or not user.is_authenticated:
+        return defaults
+    return Wellness(
+        blur_level=_override(user.wellness_blur_level, defaults.blur_level),
+        color_scheme=ColorScheme(_override(user.wellness_color_scheme, defaults.color_scheme)),
+        mute_video=_override(user.wellness_mute_video, defaults.mute_video),
+    )
+
+
+def _override(personal, default):
+    """A personal value, unless it is None ("use organisation default")."""
+    return default if personal is None else personal
+
+
+def wellness_for(request: HttpRequest) -> Wellness:
+    """`effective_wellness` of the signed-in user, computed once per request (pages with many
+    images would otherwise read the settings once per image)."""
+    if not hasattr(request, "coop_wellness"):
+        request.coop_wellness = effective_wellness(getattr(request, "user", None))
+    return request.coop_wellness
+
+
+def save_org_wellness(wellness: Wellness, *, user: User) -> SaveResult:
+    """Replace only the `wellness` block: the other settings are saved back unchanged."""
+    return save_object(
+        "settings", {**current_settings(), "wellness": wellness.as_config()}, user=user
+    )
+
+
+# --- Forms ---------------------------------------------------------------------------------
+
+BLUR_CHOICES = [
+    (0, "Off"),
+    (1, "1 (lightest)"),
+    *((level, str(level)) for level in range(2, STRONGEST)),
+    (STRONGEST, f"{STRONGEST} (strongest)"),
+]
+MUTE_LABELS = dict(MUTE_CHOICES)
+
+
+def _default_label(value: str) -> str:
+    return f"Organisation default ({value})"
+
+
+class PersonalWellnessForm(forms.Form):
+    """A user's overrides; every field may be left at the organisation default."""
+
+    blur_level = forms.TypedChoiceField(
+        label="Blur images and videos",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="Blurred media is revealed while you hover or focus it; videos while they play.",
+    )
+    color_scheme = forms.TypedChoiceField(
+        label="Colour filter",
+        coerce=ColorScheme,
+        empty_value=None,
+        required=False,
+    )
+    mute_video = forms.TypedChoiceField(
+        label="Videos start",
+        coerce=lambda value: value == "on",
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args, defaults: Wellness, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        blur_default = dict(BLUR_CHOICES)[defaults.blur_level]
+        mute_default = MUTE_LABELS["on" if defaults.mute_video else "off"]
+        fields = self.fields
+        fields["blur_level"].choices = [(USE_DEFAULT, _default_label(blur_default)), *BLUR_CHOICES]
+        fields["color_scheme"].choices = [
+            (USE_DEFAULT, _default_label(defaults.color_scheme.label)),
+            *ColorScheme.choices,
+        ]
+        fields["mute_video"].choices = [(USE_DEFAULT, _default_label(mute_default)), *MUTE_CHOICES]
+
+    @classmethod
+    def initial_for(cls, user: User) -> dict:
+        return {
+            "blur_level": _override(user.wellness_blur_level, USE_DEFAULT),
+            "color_scheme": _override(user.wellness_color_scheme, USE_DEFAULT),
+            "mute_video": {None: USE_DEFAULT, True: "on", False: "off"}[user.wellness_mute_video],
+        }
+
+
+class OrgWellnessForm(forms.Form):
+    """The organisation defaults: every field is required."""
+
+    blur_level = forms.TypedChoiceField(
+        label="Blur images and videos",
+        coerce=int,
+        choices=BLUR_CHOICES,
+        help_text="Blurred media is revealed while it is hovered or focused; videos while they "
+        "play.",
+    )
+    color_scheme = forms.TypedChoiceField(
+        label="Colour filter", coerce=ColorScheme, choices=ColorScheme.choices
+    )
+    mute_video = forms.BooleanField(label="Mute videos by default", required=False)
+
+    @classmethod
+    def initial_for(cls, wellness: Wellness) -> dict:
+        return {
+            "blur_level": wellness.blur_level,
+            "color_scheme": wellness.color_scheme,
+            "mute_video": wellness.mute_video,
+        }
+
+    def wellness(self) -> Wellness:
+        return Wellness(**self.cleaned_data)
+
+    def add_save_errors(self, errors: list[ConfigError]) -> None:
+        """Show what `save_object` refused on the field it concerns (or above the form)."""
+        for error in errors:
+            self.add_error(CONFIG_FIELDS.get(error.path), f"{error.path}: {error.message}")
