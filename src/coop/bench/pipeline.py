@@ -16,6 +16,7 @@ platform's webhook endpoint.
 from __future__ import annotations
 
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -257,7 +258,7 @@ def run_e2e(seconds: float = 20.0, rate: int = 200) -> Result:
         with (
             web_server(database_url, workers=1) as base_url,
             httpx.Client(base_url=base_url, headers={"X-API-KEY": BENCH_KEY}) as http,
-            worker(database_url, concurrency=4),
+            worker(database_url, concurrency=8),
         ):
             _submit(http, [make_item("warm", f"{texts[0]} {E2E_MARKER}", rng)])
             deadline = time.monotonic() + 300
@@ -289,12 +290,19 @@ def run_e2e(seconds: float = 20.0, rate: int = 200) -> Result:
                 time.sleep(0.2)
             time.sleep(2)  # late duplicates, if any, would arrive now
         received = [r for r in receiver.snapshot() if r.item_id in sent]
+        with psycopg.connect(database_url) as conn:
+            failed_attempts, errors = conn.execute(
+                "SELECT count(*), array_agg(DISTINCT left(error, 120))"
+                " FROM enforcement_deliveryattempt WHERE status_code IS DISTINCT FROM 200"
+            ).fetchone()
     first_arrival: dict[str, float] = {}
     ids_per_item: dict[str, set[str]] = {}
     for r in received:
         first_arrival.setdefault(r.item_id, r.at)
         ids_per_item.setdefault(r.item_id, set()).add(r.delivery_id)
     latencies = [(first_arrival[i] - sent[i]) * 1000 for i in first_arrival]
+    if failed_attempts:
+        print(f"e2e: failed delivery attempts: {errors}", file=sys.stderr)
     repeats = sum(c - 1 for c in Counter(r.delivery_id for r in received).values())
     return Result(
         scenario="e2e",
@@ -307,6 +315,7 @@ def run_e2e(seconds: float = 20.0, rate: int = 200) -> Result:
             "lost": len(sent) - len(first_arrival),
             "duplicated": sum(len(ids) - 1 for ids in ids_per_item.values()),
             "redelivered_same_id": repeats,
+            "failed_attempts": failed_attempts,
         },
         targets={"p95_ms": "< 2000", "lost": "< 1", "duplicated": "< 1", "items_per_s": ">= 190"},
     )

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from coop.accounts.models import User
@@ -77,6 +77,9 @@ class ActionRequest:
     custom_extra: dict[str, Any] = field(default_factory=dict)
     submission_id: int | None = None
     idempotency_key: str | None = None
+    # The execution event the request belongs to: each event adds at most one strike per
+    # user. None: the whole execute_actions call is one event (a decision, an API call).
+    event: str | None = None
 
 
 class ActionError(Exception):
@@ -124,19 +127,20 @@ def execute_actions(requests: Sequence[ActionRequest]) -> list[ActionExecution]:
 
     Every request is checked before anything is written (ActionError otherwise). A request
     whose `idempotency_key` was already executed returns that execution and does nothing
-    else. Call inside the caller's transaction.
+    else. Requests are written in bulk, so a worker passes a whole batch of items at once
+    (one `event` per item). Call inside the caller's transaction.
     """
     if not requests:
         return []
     catalog = _Catalog.load(requests)
-    prepared = [_prepare(request, catalog, i) for i, request in enumerate(requests)]
-    results: list[ActionExecution] = []
-    new: list[tuple[_Prepared, ActionExecution]] = []
-    for item in prepared:
-        execution, created = _record(item)
-        results.append(execution)
-        if created:
-            new.append((item, execution))
+    submissions = _submissions(requests)
+    prepared = [_prepare(request, catalog, i, submissions) for i, request in enumerate(requests)]
+    recorded = _record(prepared)
+    new = [
+        (item, execution)
+        for item, (execution, created) in zip(prepared, recorded, strict=True)
+        if created
+    ]
     totals, threshold_requests = _apply_strikes(new, catalog)
     deliveries = []
     for item, execution in new:
@@ -144,6 +148,7 @@ def execute_actions(requests: Sequence[ActionRequest]) -> list[ActionExecution]:
         if delivery is not None:
             deliveries.append(delivery)
     _outbox(deliveries)
+    results = [execution for execution, _ in recorded]
     for request in threshold_requests:
         try:
             results += execute_actions([request])
@@ -152,7 +157,12 @@ def execute_actions(requests: Sequence[ActionRequest]) -> list[ActionExecution]:
     return results
 
 
-def _prepare(request: ActionRequest, catalog: _Catalog, index: int) -> _Prepared:
+def _prepare(
+    request: ActionRequest,
+    catalog: _Catalog,
+    index: int,
+    submissions: dict[int, tuple[str | None, str | None]],
+) -> _Prepared:
     action = catalog.actions.get(request.action_id)
     if action is None:
         raise ActionError(
@@ -180,7 +190,7 @@ def _prepare(request: ActionRequest, catalog: _Catalog, index: int) -> _Prepared
                 "Unknown policy", f"No policy has the id {policy_id!r}.", f"/policyIds/{i}", index
             )
     parameters = validate_parameters(action, request.parameters, index)
-    submission_id, user = _submission_and_user(request, item_type)
+    submission_id, user = _submission_and_user(request, item_type, submissions)
     return _Prepared(request, action, item_type, parameters, user, submission_id)
 
 
@@ -224,33 +234,89 @@ def validate_parameters(action: Action, given: dict[str, Any], index: int = 0) -
     return values
 
 
+def _submissions(requests: Sequence[ActionRequest]) -> dict[int, tuple[str | None, str | None]]:
+    """The creator (id, typeId) of every submission the requests name, in one query."""
+    ids = {r.submission_id for r in requests if r.submission_id is not None}
+    if not ids:
+        return {}
+    rows = ItemSubmission.objects.filter(pk__in=ids).values_list(
+        "id", "creator_id", "creator_type_id"
+    )
+    return {pk: (creator_id, creator_type_id) for pk, creator_id, creator_type_id in rows}
+
+
 def _submission_and_user(
-    request: ActionRequest, item_type: ItemType
+    request: ActionRequest,
+    item_type: ItemType,
+    submissions: dict[int, tuple[str | None, str | None]],
 ) -> tuple[int | None, ItemRef | None]:
     """The submission that holds the item's data, and the user the action concerns: the item
     itself if it is a USER, else the creator of that submission."""
     item = request.item
-    rows = ItemSubmission.objects.values_list("id", "creator_id", "creator_type_id")
-    if request.submission_id is not None:
-        row = rows.filter(pk=request.submission_id).first()
-    else:
-        row = (
-            rows.filter(item_type_id=item.item_type_id, item_id=item.item_id)
+    submission_id = request.submission_id
+    creator = submissions.get(submission_id) if submission_id is not None else None
+    if submission_id is None:
+        latest = (
+            ItemSubmission.objects.filter(item_type_id=item.item_type_id, item_id=item.item_id)
             .order_by("-submitted_at", "-id")
+            .values_list("id", "creator_id", "creator_type_id")
             .first()
         )
-    submission_id = row[0] if row is not None else request.submission_id
+        if latest is not None:
+            submission_id, creator = latest[0], latest[1:]
     if item_type.kind == ItemKind.USER:
         return submission_id, item
-    if row is not None and row[1] and row[2]:
-        return submission_id, ItemRef(row[1], row[2])
+    if creator is not None and creator[0] and creator[1]:
+        return submission_id, ItemRef(creator[0], creator[1])
     return submission_id, None
 
 
-def _record(item: _Prepared) -> tuple[ActionExecution, bool]:
-    """The execution row: new, or the existing one with the same idempotency key."""
+def _record(items: list[_Prepared]) -> list[tuple[ActionExecution, bool]]:
+    """The execution rows, in order: new (True), or the existing one with the same
+    idempotency key (False). New rows go in with one INSERT ... ON CONFLICT DO NOTHING."""
+    executions = [_execution(item) for item in items]
+    keys = [e.idempotency_key for e in executions if e.idempotency_key is not None]
+    existing = (
+        {e.idempotency_key: e for e in ActionExecution.objects.filter(idempotency_key__in=keys)}
+        if keys
+        else {}
+    )
+    fresh: list[ActionExecution] = []
+    seen: set[str] = set()
+    for execution in executions:
+        key = execution.idempotency_key
+        if key is None or (key not in existing and key not in seen):
+            fresh.append(execution)
+            if key is not None:
+                seen.add(key)
+    ActionExecution.objects.bulk_create(fresh, ignore_conflicts=bool(keys))
+    inserted = {e.pk for e in fresh}
+    if keys:
+        # A concurrent run may have committed some keys first: those are repeats too.
+        inserted = set(
+            ActionExecution.objects.filter(pk__in=[e.pk for e in fresh]).values_list(
+                "pk", flat=True
+            )
+        )
+        missing = [e.idempotency_key for e in fresh if e.pk not in inserted]
+        if missing:
+            existing.update(
+                {
+                    e.idempotency_key: e
+                    for e in ActionExecution.objects.filter(idempotency_key__in=missing)
+                }
+            )
+    return [
+        (execution, True)
+        if execution.pk in inserted
+        else (existing[execution.idempotency_key], False)
+        for execution in executions
+    ]
+
+
+def _execution(item: _Prepared) -> ActionExecution:
     request = item.request
-    execution = ActionExecution(
+    return ActionExecution(
         action_id=item.action.id,
         item_id=request.item.item_id,
         item_type_id=request.item.item_type_id,
@@ -265,29 +331,16 @@ def _record(item: _Prepared) -> tuple[ActionExecution, bool]:
         decision_reason=request.decision_reason,
         idempotency_key=request.idempotency_key,
     )
-    if request.idempotency_key is None:
-        execution.save(force_insert=True)
-        return execution, True
-    existing = ActionExecution.objects.filter(idempotency_key=request.idempotency_key).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            execution.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent run committed the same key first: same outcome as a repeat.
-        return ActionExecution.objects.get(idempotency_key=request.idempotency_key), False
-    return execution, True
 
 
 def _apply_strikes(
     new: list[tuple[_Prepared, ActionExecution]], catalog: _Catalog
-) -> tuple[dict[ItemRef, int], list[ActionRequest]]:
-    """One strike record per target user for this call, weighted by the heaviest policy of
-    its strike-applying actions; returns the users' totals after it and the actions of the
-    thresholds crossed."""
+) -> tuple[dict[tuple[str | None, ItemRef], int], list[ActionRequest]]:
+    """One strike record per event and target user, weighted by the heaviest policy of its
+    strike-applying actions; returns each (event, user)'s total after it and the actions of
+    the thresholds crossed."""
     weights = policy_weights(catalog.policies.values())
-    heaviest: dict[ItemRef, tuple[int, str, ActionExecution]] = {}
+    heaviest: dict[tuple[str | None, ItemRef], tuple[int, str, ActionExecution]] = {}
     for item, execution in new:
         request = item.request
         if (
@@ -296,20 +349,21 @@ def _apply_strikes(
             or request.source == ExecutionSource.STRIKE
         ):
             continue
+        key = (request.event, item.user)
         for policy_id in request.policy_ids:
-            best = heaviest.get(item.user)
+            best = heaviest.get(key)
             if best is None or weights[policy_id] > best[0]:
-                heaviest[item.user] = (weights[policy_id], policy_id, execution)
-    totals: dict[ItemRef, int] = {}
+                heaviest[key] = (weights[policy_id], policy_id, execution)
+    totals: dict[tuple[str | None, ItemRef], int] = {}
     threshold_requests: list[ActionRequest] = []
     if not any(weight for weight, _, _ in heaviest.values()):
         return totals, threshold_requests
     strike_settings = current_settings()["strikes"]
-    for user, (weight, policy_id, execution) in heaviest.items():
+    for (event, user), (weight, policy_id, execution) in heaviest.items():
         if weight == 0:
             continue
         outcome = add_strike(user, weight, policy_id, execution, strike_settings)
-        totals[user] = outcome.after
+        totals[(event, user)] = outcome.after
         if outcome.threshold is not None:
             threshold_requests += [
                 ActionRequest(
@@ -324,7 +378,10 @@ def _apply_strikes(
 
 
 def _effect(
-    item: _Prepared, execution: ActionExecution, catalog: _Catalog, totals: dict[ItemRef, int]
+    item: _Prepared,
+    execution: ActionExecution,
+    catalog: _Catalog,
+    totals: dict[tuple[str | None, ItemRef], int],
 ) -> Delivery | None:
     """Run a built-in action, or build the callback delivery of a custom one."""
     action_id = item.action.id
@@ -333,9 +390,13 @@ def _effect(
         return None
     if not item.action.callback_url:
         return None
-    if item.user is not None and item.user not in totals:
-        totals[item.user] = user_strike_total(item.user)
-    payload = action_payload(item, catalog, totals.get(item.user) if item.user else None)
+    strike_count = None
+    if item.user is not None:
+        key = (item.request.event, item.user)
+        if key not in totals:
+            totals[key] = user_strike_total(item.user)
+        strike_count = totals[key]
+    payload = action_payload(item, catalog, strike_count)
     return Delivery(
         event=DeliveryEvent.ACTION,
         url=item.action.callback_url,

@@ -20,7 +20,6 @@ from coop.enforcement.services import (
     ActionRequest,
     RuleRef,
     execute_actions,
-    outbox_batch,
     rule_idempotency_key,
 )
 from coop.ingest.models import ItemSubmission
@@ -120,6 +119,7 @@ def action_requests(submission: ItemSubmission, outcomes: list[RuleOutcome]) -> 
                 parameters=parameters,
                 submission_id=submission.pk,
                 idempotency_key=rule_idempotency_key(submission.pk, refs, action_id),
+                event=f"submission:{submission.pk}",
             )
         )
     return requests
@@ -170,17 +170,17 @@ def run_rules(
 ) -> list[ActionExecution]:
     """Evaluate, log and act on a batch of submissions. Call inside a transaction.
 
-    Actions are executed per submission: one execution event per item, so strikes count
-    once per item however many of its actions apply them.
+    The actions of the whole batch are executed together; each item is its own execution
+    event, so strikes count once per item however many of its actions apply them.
     """
     now = timezone.now()
     book, provider = current_rulebook(), signal_provider()
     batch = []
-    executions: list[ActionExecution] = []
-    with outbox_batch():
-        for submission in submissions:
-            outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
-            batch.append((submission, outcomes))
-            executions.extend(execute_actions(action_requests(submission, outcomes)))
+    requests: list[ActionRequest] = []
+    for submission in submissions:
+        outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
+        batch.append((submission, outcomes))
+        requests += action_requests(submission, outcomes)
+    executions = execute_actions(requests)
     log_executions(batch, environment, now)
     return executions
