@@ -462,12 +462,12 @@ def test_openapi_document(anonymous):
 @pytest.mark.django_db(transaction=True)
 def test_submissions_and_task_commit_together(api, item_types, monkeypatch):
     """A failure while enqueueing rolls the inserted submissions back: never one alone."""
-    from coop.rules.tasks import evaluate_submissions
+    from coop import queueing
 
-    def fail(**kwargs):
+    def fail(job):
         raise RuntimeError("queue unavailable")
 
-    monkeypatch.setattr(evaluate_submissions, "defer", fail)
+    monkeypatch.setattr(queueing._job_manager, "defer_job", fail)
     response = api.post(ITEMS, {"items": [post_item(1), post_item(2)]})
     assert response.status_code == 500
     assert_nothing_stored()

@@ -22,7 +22,7 @@ import psycopg
 from django.conf import settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-BENCH_DATABASE = "coop_bench"
+BENCH_DATABASE = f"coop_bench_{os.getpid()}"  # per run, so two benchmarks never collide
 BENCH_KEY = "b" * 64
 
 

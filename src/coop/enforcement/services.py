@@ -35,6 +35,7 @@ from coop.enforcement.models import (
 from coop.enforcement.strikes import add_strike, policy_weights, user_strike_total
 from coop.enforcement.tasks import DELIVERY_BATCH, deliver
 from coop.ingest.models import ItemSubmission
+from coop.queueing import in_transaction
 from coop.review.models import JobSource
 from coop.review.routing import route_and_enqueue
 
@@ -510,7 +511,7 @@ def outbox_batch() -> Iterator[None]:
         yield
         ids = _pending_sends.get() or []
         for start in range(0, len(ids), DELIVERY_BATCH):
-            deliver.defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
+            in_transaction(deliver).defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
     finally:
         _pending_sends.reset(token)
 
@@ -522,7 +523,7 @@ def _outbox(deliveries: list[Delivery]) -> None:
     ids = [str(d.id) for d in deliveries]
     pending = _pending_sends.get()
     if pending is None:
-        deliver.defer(delivery_ids=ids)
+        in_transaction(deliver).defer(delivery_ids=ids)
     else:
         pending.extend(ids)
 
@@ -544,7 +545,9 @@ def resend(delivery_ids: Sequence[Any]) -> int:
             updated_at=timezone.now(),
         )
         for start in range(0, len(rows), DELIVERY_BATCH):
-            deliver.defer(delivery_ids=[str(pk) for pk in rows[start : start + DELIVERY_BATCH]])
+            in_transaction(deliver).defer(
+                delivery_ids=[str(pk) for pk in rows[start : start + DELIVERY_BATCH]]
+            )
     return len(rows)
 
 

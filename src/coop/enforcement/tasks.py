@@ -6,6 +6,7 @@ from django.db import transaction
 from procrastinate.contrib.django import app
 
 from coop.enforcement import delivery
+from coop.queueing import in_transaction
 
 DELIVERY_BATCH = 100
 
@@ -16,7 +17,7 @@ def deliver(delivery_ids: list[str]) -> None:
     same transaction as the attempt's record, so a crash loses neither."""
     with transaction.atomic():
         for delivery_id, retry_at in delivery.attempt(delivery_ids).items():
-            deliver.configure(schedule_at=retry_at).defer(delivery_ids=[delivery_id])
+            in_transaction(deliver, schedule_at=retry_at).defer(delivery_ids=[delivery_id])
 
 
 @app.periodic(cron="* * * * *", periodic_id="sweep-deliveries")
@@ -26,4 +27,4 @@ def sweep_deliveries(timestamp: int) -> None:
     with transaction.atomic():
         ids = delivery.orphaned_due()
         for start in range(0, len(ids), DELIVERY_BATCH):
-            deliver.defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
+            in_transaction(deliver).defer(delivery_ids=ids[start : start + DELIVERY_BATCH])

@@ -17,6 +17,7 @@ from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
 from coop.ingest.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
 from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.ingest.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
+from coop.queueing import in_transaction
 from coop.review.models import Appeal, JobSource, Report
 from coop.review.routing import route_and_enqueue
 from coop.rules.tasks import evaluate_submissions
@@ -200,12 +201,10 @@ def insert_submissions(rows: list[NewSubmission]) -> list[int]:
 
 
 def _store_and_enqueue(rows: list[NewSubmission], evaluate_after: float | None = None) -> list[int]:
-    task = evaluate_submissions
-    if evaluate_after:
-        task = task.configure(schedule_in={"seconds": evaluate_after})
+    options = {"schedule_in": {"seconds": evaluate_after}} if evaluate_after else {}
     with transaction.atomic():
         ids = insert_submissions(rows)
-        task.defer(submission_ids=ids)
+        in_transaction(evaluate_submissions, **options).defer(submission_ids=ids)
     return ids
 
 
