@@ -115,7 +115,10 @@ def appeal(request: HttpRequest, payload: AppealIn):
 
 
 @api.get(
-    "/report/{reportId}", response={200: ReportStatus, 404: ErrorsOut, **ERRORS}, summary="Report"
+    "/report/{reportId}",
+    response={200: ReportStatus, 404: ErrorsOut, **ERRORS},
+    summary="Report",
+    exclude_none=True,
 )
 def report_status(request: HttpRequest, reportId: str):
     """The report's review status, so platforms can stay in sync."""
@@ -129,6 +132,7 @@ def report_status(request: HttpRequest, reportId: str):
         "status": state.status,
         "queueId": state.queue_id,
         "jobId": state.job_id,
+        "decision": state.decision,
     }
 
 

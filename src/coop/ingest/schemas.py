@@ -123,11 +123,23 @@ class ReportCreated(BaseModel):
     reportId: UUID
 
 
+class DecisionComponentOut(BaseModel):
+    type: Literal["ACTION", "IGNORE", "MOVE", "NCMEC", "AUTOMATIC_CLOSE"]
+    actionIds: list[str] | None = None
+    policyIds: list[str] | None = None
+
+
+class ReportDecision(BaseModel):
+    decidedAt: datetime
+    components: list[DecisionComponentOut]
+
+
 class ReportStatus(BaseModel):
     reportId: UUID
     status: Literal["PENDING", "DECIDED", "INVALIDATED"]
     queueId: str
     jobId: UUID
+    decision: ReportDecision | None = None
 
 
 class PolicyRef(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -18,6 +19,19 @@ class QueueOrder(models.TextChoices):
     PRIORITY = "PRIORITY"
 
 
+class ClearDisposition(models.TextChoices):
+    """What "Clear other reports" does with the item's other pending jobs."""
+
+    NONE = "", "Off"
+    SAME_DECISION = "SAME_DECISION", "Close with the same decision"
+    IGNORE = "IGNORE", "Close as ignored"
+
+
+class ClearScope(models.TextChoices):
+    THIS_QUEUE = "THIS_QUEUE", "This queue"
+    ALL_QUEUES = "ALL_QUEUES", "All queues"
+
+
 class Queue(ConfigObject):
     description = models.TextField(blank=True)
     # One default queue and one default appeals queue always exist (created by migration).
@@ -27,6 +41,17 @@ class Queue(ConfigObject):
     hidden_actions = ArrayField(models.CharField(max_length=ID_LENGTH), default=list, blank=True)
     auto_close_deleted = models.BooleanField(default=False)
     reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="queues")
+    # Clear other reports (review.md): when a decision runs one of the trigger actions, the
+    # item's other pending jobs (in this queue or in all queues) are closed too.
+    clear_disposition = models.CharField(
+        max_length=16, choices=ClearDisposition.choices, default=ClearDisposition.NONE, blank=True
+    )
+    clear_scope = models.CharField(
+        max_length=12, choices=ClearScope.choices, default=ClearScope.THIS_QUEUE
+    )
+    clear_trigger_actions = ArrayField(
+        models.CharField(max_length=ID_LENGTH), default=list, blank=True
+    )
 
     class Meta(ConfigObject.Meta):
         constraints = [
@@ -98,6 +123,25 @@ class Job(models.Model):
                 name="job_pending_fifo",
                 condition=models.Q(status="PENDING"),
             ),
+            models.Index(
+                models.F("queue"),
+                models.F("report_count").desc(),
+                models.F("created_at"),
+                name="job_pending_most_reports",
+                condition=models.Q(status="PENDING"),
+            ),
+            models.Index(
+                models.F("queue"),
+                models.F("priority").desc(),
+                models.F("created_at"),
+                name="job_pending_priority",
+                condition=models.Q(status="PENDING"),
+            ),
+            models.Index(
+                fields=["lease_owner", "queue"],
+                name="job_pending_lease_owner",
+                condition=models.Q(status="PENDING", lease_owner__isnull=False),
+            ),
             models.Index(fields=["item_type_id", "item_id"], name="job_item"),
         ]
         constraints = [
@@ -159,3 +203,115 @@ class Appeal(models.Model):
     )
     additional_items = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class QueueStar(models.Model):
+    """A queue a user starred: listed first on their queues page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "queue"], name="one_star_per_user_and_queue")
+        ]
+
+
+class Skip(models.Model):
+    """A reviewer skipped a job (logged, exported; the job is not offered to them again while
+    they have other jobs to take). `queue_id` is the job's queue at the time of the skip."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="skips")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queue_id = models.CharField(max_length=ID_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "job"], name="skip_user_job"),
+            models.Index(fields=["-created_at"], name="skip_created"),
+        ]
+
+
+class DecisionType(models.TextChoices):
+    ACTION = "ACTION"
+    IGNORE = "IGNORE"
+    MOVE = "MOVE"
+    NCMEC = "NCMEC"
+    AUTOMATIC_CLOSE = "AUTOMATIC_CLOSE"
+    APPEAL_ACCEPT = "APPEAL_ACCEPT"
+    APPEAL_REJECT = "APPEAL_REJECT"
+    INVALIDATED = "INVALIDATED"
+
+
+class Decision(models.Model):
+    """The audit record of one decision on a job (Recent Decisions).
+
+    `components` is the full list `[{"type", "actionIds"?, "policyIds"?, "itemRef"?, ...}]`;
+    `types`, `action_ids` and `policy_ids` repeat what it holds, flat, for filtering. The
+    queue is kept by id (no foreign key): the record outlives a deleted queue. `reviewer` is
+    None for automatic closes.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    queue_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    job_kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.DEFAULT)
+    item_id = models.CharField(max_length=255)
+    item_type_id = models.CharField(max_length=64)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewer_email = models.EmailField(blank=True)
+    types = ArrayField(models.CharField(max_length=20), default=list)
+    action_ids = ArrayField(models.CharField(max_length=ID_LENGTH), default=list, blank=True)
+    policy_ids = ArrayField(models.CharField(max_length=ID_LENGTH), default=list, blank=True)
+    components = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["-created_at"], name="decision_created"),
+            models.Index(fields=["job", "-created_at"], name="decision_job"),
+            models.Index(fields=["queue_id", "-created_at"], name="decision_queue"),
+            models.Index(fields=["reviewer", "-created_at"], name="decision_reviewer"),
+            GinIndex(fields=["types"], name="decision_types"),
+            GinIndex(fields=["action_ids"], name="decision_actions"),
+            GinIndex(fields=["policy_ids"], name="decision_policies"),
+        ]
+
+
+class Comment(models.Model):
+    """An internal comment of a reviewer. Comments follow the item: every job on the same
+    item (any queue, any time) shows them. Never sent to the platform."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    item_id = models.CharField(max_length=255)
+    item_type_id = models.CharField(max_length=64)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["item_type_id", "item_id", "created_at"], name="comment_item")
+        ]

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from coop.catalog.items import ItemRef
 from coop.ingest.models import ItemSubmission
-from coop.review.models import Job, JobKind, JobSource, JobStatus, Queue, Report
+from coop.review.models import (
+    Decision,
+    DecisionType,
+    Job,
+    JobKind,
+    JobSource,
+    JobStatus,
+    Queue,
+    Report,
+)
 
 # One statement, race-safe: the partial unique index one_pending_job_per_item_and_queue decides
 # between insert and merge. On merge the job keeps its id and created_at (so its FIFO position);
@@ -83,19 +93,46 @@ def enqueue_for_review(
     return job
 
 
+# The decision component types platforms see on GET /api/v1/report/{id} (api.md).
+WIRE_DECISION_TYPES = {
+    DecisionType.ACTION,
+    DecisionType.IGNORE,
+    DecisionType.MOVE,
+    DecisionType.NCMEC,
+    DecisionType.AUTOMATIC_CLOSE,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ReportState:
     report_id: uuid.UUID
     status: JobStatus
     queue_id: str
     job_id: uuid.UUID
+    # {"decidedAt", "components": [{"type", "actionIds"?, "policyIds"?}]}: the job's latest
+    # decision, None while there is none (or the report was invalidated).
+    decision: dict[str, Any] | None = None
+
+
+def decision_summary(decision: Decision) -> dict[str, Any] | None:
+    """A decision as platforms see it; None when none of its components is for them."""
+    components = []
+    for c in decision.components:
+        if c.get("type") not in WIRE_DECISION_TYPES:
+            continue
+        out: dict[str, Any] = {"type": c["type"]}
+        if c["type"] == DecisionType.ACTION:
+            out["actionIds"] = list(c.get("actionIds", []))
+            out["policyIds"] = list(c.get("policyIds", []))
+        components.append(out)
+    if not components:
+        return None
+    return {"decidedAt": decision.created_at, "components": components}
 
 
 def report_state(report_id: str) -> ReportState | None:
-    """The report's status as platforms see it; None for unknown (or malformed) ids.
-
-    Decision details are added when review decisions exist (a later issue).
-    """
+    """The report's status as platforms see it, with the job's latest decision; None for
+    unknown (or malformed) ids."""
     try:
         pk = uuid.UUID(report_id)
     except ValueError:
@@ -106,4 +143,9 @@ def report_state(report_id: str) -> ReportState | None:
     status = JobStatus(report.job.status)
     if report.invalidated_at is not None:
         status = JobStatus.INVALIDATED
-    return ReportState(report.pk, status, report.job.queue_id, report.job.pk)
+    decision = None
+    if report.invalidated_at is None:
+        latest = Decision.objects.filter(job_id=report.job_id).order_by("-created_at").first()
+        if latest is not None:
+            decision = decision_summary(latest)
+    return ReportState(report.pk, status, report.job.queue_id, report.job.pk, decision)

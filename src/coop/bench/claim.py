@@ -1,0 +1,233 @@
+"""`coop bench claim`: 50 reviewers claiming and deciding in one queue of 100,000 jobs.
+
+A scratch database gets 100,000 pending jobs in one FIFO queue (and 99 more queues, for the
+queues page). 50 reviewers (5 processes x 10 threads, each thread its own connection) loop
+claim_next -> decide(ignore) for the given time, timing each call. Every claimed job id is
+collected: a job claimed twice is a double claim (must be 0). The queues page service
+(`queues_for`, 100 queues) is timed too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+from coop.bench.harness import Result, coop_env, percentile, scratch_database
+
+JOBS = 100_000
+QUEUES = 100
+PROCESSES = 5
+THREADS = 10
+QUEUE_ID = "bench"
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+    import django
+
+    django.setup()
+
+
+def seed() -> dict:
+    """In the child: the queues, the reviewers and the jobs; returns the queues page timing."""
+    _django()
+    from django.db import connection
+
+    from coop.accounts.models import Role, User
+    from coop.review.claims import queues_for
+    from coop.review.models import Queue
+
+    moderator = Role.objects.get(name="Moderator")
+    reviewers = [
+        User.objects.create_user(f"reviewer{i}@bench.example", role=moderator)
+        for i in range(PROCESSES * THREADS)
+    ]
+    main = Queue.objects.create(id=QUEUE_ID, name="Bench")
+    main.reviewers.set(reviewers)
+    for i in range(QUEUES - 1):
+        q = Queue.objects.create(id=f"bench-{i:03}", name=f"Bench {i:03}")
+        q.reviewers.set(reviewers)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO review_job (id, queue_id, kind, status, item_id, item_type_id, source,
+                policy_ids, report_count, priority, created_at, updated_at)
+            SELECT gen_random_uuid(), %s, 'DEFAULT', 'PENDING', 'item-' || g, 'post', 'RULE',
+                '{}', 0, 0, now() - make_interval(secs => %s - g), now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [QUEUE_ID, JOBS, JOBS],
+        )
+        # A few jobs in every other queue, so the page has something to count.
+        cursor.execute(
+            """
+            INSERT INTO review_job (id, queue_id, kind, status, item_id, item_type_id, source,
+                policy_ids, report_count, priority, created_at, updated_at)
+            SELECT gen_random_uuid(), q.id, 'DEFAULT', 'PENDING', 'other-' || g, 'post', 'RULE',
+                '{}', 0, 0, now(), now()
+            FROM review_queue q, generate_series(1, 10) AS g WHERE q.id LIKE 'bench-%%'
+            """
+        )
+        cursor.execute("ANALYZE review_job")
+    user = reviewers[0]
+    timings = []
+    for _ in range(7):
+        started = time.perf_counter()
+        summaries = queues_for(user)
+        timings.append((time.perf_counter() - started) * 1000)
+    assert len(summaries) == QUEUES, len(summaries)
+    return {"queues_for_ms": statistics.median(timings[1:])}
+
+
+def review(process: int, seconds: float, think_ms: float = 0.0) -> dict:
+    """In the child: THREADS reviewers claiming and deciding until the time is up."""
+    _django()
+    from django.db import connection
+
+    from coop.accounts.models import User
+    from coop.review.claims import claim_next
+    from coop.review.decisions import AlreadyDecided, DecisionInput, decide
+    from coop.review.models import Queue
+
+    queue = Queue.objects.get(pk=QUEUE_ID)
+    users = list(
+        User.objects.select_related("role")
+        .filter(email__endswith="@bench.example")
+        .order_by("email")[process * THREADS : (process + 1) * THREADS]
+    )
+    claims: list[float] = []
+    decisions: list[float] = []
+    claimed: list[str] = []
+    already = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(len(users))
+    deadline = [0.0]
+
+    def reviewer(user: User) -> None:
+        mine_claims, mine_decisions, mine_ids = [], [], []
+        try:
+            claim_next(queue, user)  # warm the connection; the job is kept and decided first
+            start.wait()
+            if not deadline[0]:
+                deadline[0] = time.monotonic() + seconds
+            while time.monotonic() < deadline[0]:
+                t0 = time.perf_counter()
+                job = claim_next(queue, user)
+                t1 = time.perf_counter()
+                if job is None:
+                    break
+                try:
+                    decide(job.pk, user, DecisionInput(ignore=True))
+                except AlreadyDecided:
+                    with lock:
+                        already[0] += 1
+                t2 = time.perf_counter()
+                mine_claims.append((t1 - t0) * 1000)
+                mine_decisions.append((t2 - t1) * 1000)
+                mine_ids.append(str(job.pk))
+                if think_ms:
+                    time.sleep(think_ms / 1000)  # the reviewer looks at the next job
+        finally:
+            connection.close()
+            with lock:
+                claims.extend(mine_claims)
+                decisions.extend(mine_decisions)
+                claimed.extend(mine_ids)
+
+    threads = [threading.Thread(target=reviewer, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"claims": claims, "decisions": decisions, "ids": claimed, "already": already[0]}
+
+
+def _child(args: list[str], database_url: str) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "coop.bench.claim", *args],
+        env=coop_env(database_url),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _result(process: subprocess.Popen) -> dict:
+    out, _ = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"bench child failed ({process.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run(seconds: float = 20.0, think_ms: float = 200.0) -> Result:
+    """`think_ms`: each reviewer's pause between a decision and the next claim (a human
+    takes seconds; 0 makes 50 threads hammer the database in a closed loop)."""
+    with scratch_database() as database_url:
+        seeded = _result(_child(["seed"], database_url))
+        children = [
+            _child(["review", str(i), str(seconds), str(think_ms)], database_url)
+            for i in range(PROCESSES)
+        ]
+        results = [_result(c) for c in children]
+        double_claims, decided = _check(database_url)
+    claims = [ms for r in results for ms in r["claims"]]
+    decisions = [ms for r in results for ms in r["decisions"]]
+    counts = Counter(job_id for r in results for job_id in r["ids"])
+    double_claims += sum(n - 1 for n in counts.values() if n > 1)
+    return Result(
+        scenario="claim",
+        metrics={
+            "jobs": JOBS,
+            "reviewers": PROCESSES * THREADS,
+            "think_ms": think_ms,
+            "claims": len(claims),
+            "claims_per_s": len(claims) / seconds if seconds else 0.0,
+            "claim_p50_ms": percentile(claims, 50),
+            "claim_p95_ms": percentile(claims, 95),
+            "claim_p99_ms": percentile(claims, 99),
+            "decision_p50_ms": percentile(decisions, 50),
+            "decision_p95_ms": percentile(decisions, 95),
+            "decision_p99_ms": percentile(decisions, 99),
+            "double_claims": double_claims,
+            "already_decided": sum(r["already"] for r in results),
+            "decided_jobs": decided,
+            "queues_for_ms": seeded["queues_for_ms"],
+        },
+        targets={
+            "claim_p95_ms": "< 20",
+            "decision_p95_ms": "< 50",
+            "double_claims": "< 1",
+            "queues_for_ms": "< 200",
+        },
+    )
+
+
+def _check(database_url: str) -> tuple[int, int]:
+    """Jobs with more than one decision (each would be a double claim), and decided jobs."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        (twice,) = conn.execute(
+            "SELECT count(*) FROM (SELECT job_id FROM review_decision"
+            " GROUP BY job_id HAVING count(*) > 1) d"
+        ).fetchone()
+        (decided,) = conn.execute(
+            "SELECT count(*) FROM review_job WHERE status = 'DECIDED'"
+        ).fetchone()
+    return int(twice), int(decided)
+
+
+if __name__ == "__main__":
+    command = sys.argv[1]
+    if command == "seed":
+        output = seed()
+    elif command == "review":
+        output = review(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+    sys.stdout.write(json.dumps(output) + "\n")

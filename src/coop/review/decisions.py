@@ -1,0 +1,585 @@
+"""Deciding review jobs (review.md, Decisions): one transaction per decision.
+
+`decide` locks the job row (`SELECT ... FOR UPDATE`), checks everything on the server, then
+commits together: the job's closing (or its move), the action executions with their callback
+deliveries and strikes (one `execute_actions` call), the appeal-decision and ignore callbacks,
+the NCMEC request, the audit `Decision` row and the "clear other reports" sweep. Two
+concurrent decides on one job serialise on the row lock; the second sees the job closed and
+gets `AlreadyDecided`, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import transaction
+from django.utils import timezone
+
+from coop.accounts.models import User
+from coop.accounts.permissions import Permission
+from coop.catalog import builtins
+from coop.catalog.items import ItemRef
+from coop.catalog.models import Action, ItemKind, ItemType, Policy
+from coop.catalog.services import current_settings
+from coop.childsafety.services import request_ncmec_review
+from coop.enforcement.models import DeliveryEvent, ExecutionSource
+from coop.enforcement.services import ActionError, ActionRequest, create_delivery, execute_actions
+from coop.ingest.models import ItemSubmission
+from coop.review.claims import can_work_job, holds_lease
+from coop.review.models import (
+    ClearDisposition,
+    ClearScope,
+    Decision,
+    DecisionType,
+    Job,
+    JobKind,
+    JobStatus,
+    Queue,
+    Report,
+)
+
+AUTOMATIC_REASONS = ("ITEM_DELETED_BEFORE_REVIEW",)
+
+
+class DecisionRefused(Exception):
+    """The decision cannot be taken as given; `field` names the DecisionInput field at fault
+    (None: the decision as a whole)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class AlreadyDecided(DecisionRefused):
+    """The job is no longer pending: decided twice, or by someone else first."""
+
+
+@dataclass
+class ActionChoice:
+    action_id: str
+    policy_ids: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    # None: the job's item; another ItemRef: a related action on another item of the job.
+    item: ItemRef | None = None
+
+
+@dataclass
+class DecisionInput:
+    actions: list[ActionChoice] = field(default_factory=list)
+    ignore: bool = False
+    move_to_queue: str | None = None
+    enqueue_ncmec: bool = False
+    appeal: Literal["ACCEPT", "REJECT"] | None = None
+    reason: str = ""
+    note: str = ""
+
+
+def job_item(job: Job) -> ItemRef:
+    return ItemRef(job.item_id, job.item_type_id)
+
+
+def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Decision:
+    """Check and commit one decision on a job; returns its audit record.
+
+    Raises DecisionRefused (AlreadyDecided when the job is no longer pending); then nothing
+    has changed.
+    """
+    review_settings = current_settings()
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(of=("self",))
+            .select_related("queue", "submission")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None:
+            raise DecisionRefused("This job does not exist.")
+        if job.status != JobStatus.PENDING:
+            raise AlreadyDecided("This job has already been decided.")
+        if not can_work_job(user, job):
+            raise DecisionRefused("You are not allowed to review jobs of this queue.")
+        if not holds_lease(job, user) and not user.has_permission(Permission.EDIT_MRT_QUEUES):
+            raise DecisionRefused(
+                "You do not hold this job any more: another reviewer has claimed it."
+            )
+        checked = _check(job, decision, review_settings)
+        return _commit(job, user, decision, checked, review_settings)
+
+
+@dataclass
+class _Checked:
+    on_item: list[ActionChoice]
+    related: list[ActionChoice]
+    move_target: Queue | None
+    ncmec_user: ItemRef | None
+
+
+def _check(job: Job, d: DecisionInput, review_settings: dict[str, Any]) -> _Checked:
+    item = job_item(job)
+    on_item = [a for a in d.actions if a.item is None or a.item == item]
+    related = [a for a in d.actions if a.item is not None and a.item != item]
+    if not (d.actions or d.ignore or d.move_to_queue or d.enqueue_ncmec or d.appeal):
+        raise DecisionRefused("Choose a decision: an action, ignore, move, NCMEC or an appeal.")
+    # Composition.
+    if job.kind == JobKind.APPEAL:
+        if d.appeal is None:
+            raise DecisionRefused("An appeal job needs Overturn or Uphold.", "appeal")
+        if d.ignore or d.move_to_queue or d.enqueue_ncmec:
+            raise DecisionRefused(
+                "An appeal decision cannot be combined with ignore, move or NCMEC.", "appeal"
+            )
+    elif d.appeal is not None:
+        raise DecisionRefused("Only appeal jobs take an appeal decision.", "appeal")
+    if d.appeal not in (None, "ACCEPT", "REJECT"):
+        raise DecisionRefused("The appeal decision is ACCEPT or REJECT.", "appeal")
+    if d.ignore and (on_item or d.move_to_queue or d.enqueue_ncmec):
+        raise DecisionRefused(
+            "Ignore closes the job without action: only related actions may go with it.",
+            "ignore",
+        )
+    if d.move_to_queue and d.enqueue_ncmec:
+        raise DecisionRefused("Move and Enqueue to NCMEC cannot be combined.", "move_to_queue")
+    # Actions.
+    _check_actions(job, on_item, related, review_settings)
+    # Reason.
+    if not d.reason.strip():
+        ignore_only = d.ignore and not d.actions
+        flag = "requireReasonOnIgnore" if ignore_only else "requireReasonOnAction"
+        if review_settings["review"][flag]:
+            raise DecisionRefused("A decision reason is required.", "reason")
+    # Move.
+    target = None
+    if d.move_to_queue:
+        target = Queue.objects.filter(pk=d.move_to_queue).first()
+        if target is None:
+            raise DecisionRefused(f"No queue has the id {d.move_to_queue!r}.", "move_to_queue")
+        if target.pk == job.queue_id:
+            raise DecisionRefused("The job is already in this queue.", "move_to_queue")
+        if target.is_appeals != job.queue.is_appeals:
+            message = (
+                "An appeal job can only move to another appeals queue."
+                if job.queue.is_appeals
+                else "This job cannot move to an appeals queue."
+            )
+            raise DecisionRefused(message, "move_to_queue")
+    ncmec_user = None
+    if d.enqueue_ncmec:
+        ncmec_user = subject_user(job)
+        if ncmec_user is None:
+            raise DecisionRefused(
+                f"{job.item_type_id}/{job.item_id} has no known author (no creatorId role "
+                "value in its latest submission): it cannot be sent to NCMEC review.",
+                "enqueue_ncmec",
+            )
+    return _Checked(on_item, related, target, ncmec_user)
+
+
+def _check_actions(
+    job: Job,
+    on_item: list[ActionChoice],
+    related: list[ActionChoice],
+    review_settings: dict[str, Any],
+) -> None:
+    choices = on_item + related
+    if not choices:
+        return
+    actions = Action.objects.in_bulk({c.action_id for c in choices})
+    item_types = ItemType.objects.in_bulk(
+        {job.item_type_id} | {c.item.item_type_id for c in related if c.item}
+    )
+    policies = set(
+        Policy.objects.filter(id__in={p for c in choices for p in c.policy_ids}).values_list(
+            "id", flat=True
+        )
+    )
+    hidden = set(job.queue.hidden_actions)
+    for c in choices:
+        action = actions.get(c.action_id)
+        type_id = c.item.item_type_id if c.item else job.item_type_id
+        if action is None:
+            raise DecisionRefused(f"No action has the id {c.action_id!r}.", "actions")
+        if c.action_id in hidden:
+            raise DecisionRefused(f"The action {action.name!r} is not offered here.", "actions")
+        if type_id not in item_types:
+            raise DecisionRefused(f"No item type has the id {type_id!r}.", "actions")
+        if action.item_types and type_id not in action.item_types:
+            raise DecisionRefused(
+                f"The action {action.name!r} does not apply to items of type {type_id!r}.",
+                "actions",
+            )
+        for policy_id in c.policy_ids:
+            if policy_id not in policies:
+                raise DecisionRefused(f"No policy has the id {policy_id!r}.", "actions")
+        if (
+            review_settings["review"]["requirePolicyForDecisions"]
+            and not c.policy_ids
+            and c.action_id not in builtins.BUILTIN_ACTIONS
+        ):
+            raise DecisionRefused(
+                f"Choose at least one policy for the action {action.name!r}.", "actions"
+            )
+
+
+def subject_user(job: Job) -> ItemRef | None:
+    """The user a job concerns: the item itself for USER items, else its author."""
+    item_type = ItemType.objects.filter(pk=job.item_type_id).only("kind").first()
+    if item_type is not None and item_type.kind == ItemKind.USER:
+        return job_item(job)
+    sub = job.submission
+    if sub is None:
+        sub = (
+            ItemSubmission.objects.filter(item_type_id=job.item_type_id, item_id=job.item_id)
+            .order_by("-submitted_at", "-id")
+            .first()
+        )
+    if sub is not None and sub.creator_id and sub.creator_type_id:
+        return ItemRef(sub.creator_id, sub.creator_type_id)
+    return None
+
+
+def report_history(job: Job) -> list[dict[str, Any]]:
+    """`custom.reportHistory` of the action callback: valid reports, newest first."""
+    out = []
+    rows = Report.objects.filter(job=job, invalidated_at__isnull=True).order_by(
+        "-reported_at", "-created_at"
+    )
+    for r in rows.values_list("reason", "reporter_id", "reporter_type_id"):
+        entry: dict[str, Any] = {"reporter": {"id": r[1], "typeId": r[2]}}
+        if r[0]:
+            entry["reason"] = r[0]
+        out.append(entry)
+    return out
+
+
+def _action_component(choice: ActionChoice, item: ItemRef, related: bool) -> dict[str, Any]:
+    component: dict[str, Any] = {
+        "type": DecisionType.ACTION,
+        "actionIds": [choice.action_id],
+        "policyIds": list(dict.fromkeys(choice.policy_ids)),
+        "itemRef": item.as_wire(),
+    }
+    if choice.parameters:
+        component["parameters"] = dict(choice.parameters)
+    if related:
+        component["related"] = True
+    return component
+
+
+def _commit(
+    job: Job,
+    user: User,
+    d: DecisionInput,
+    checked: _Checked,
+    review_settings: dict[str, Any],
+) -> Decision:
+    now = timezone.now()
+    item = job_item(job)
+    reason = d.reason.strip()
+    components: list[dict[str, Any]] = []
+    # Actions: one execute_actions call (one execution event, so one strike per user).
+    requests: list[ActionRequest] = []
+    history = report_history(job) if checked.on_item else []
+    custom_extra: dict[str, Any] = {}
+    if history:
+        custom_extra = {"reportHistory": history}
+        if reason:
+            custom_extra["reason"] = reason
+    for choice in checked.on_item:
+        requests.append(_request(choice, item, user, d, reason, custom_extra, job.submission_id))
+        components.append(_action_component(choice, item, related=False))
+    for choice in checked.related:
+        assert choice.item is not None
+        requests.append(_request(choice, choice.item, user, d, reason, {}, None))
+        components.append(_action_component(choice, choice.item, related=True))
+    try:
+        executions = execute_actions(requests)
+    except ActionError as e:
+        raise DecisionRefused(f"{e.title}: {e.detail}", "actions") from e
+    for component, execution in zip(components, executions, strict=False):
+        component["executionIds"] = [str(execution.pk)]
+    close = True
+    if d.ignore:
+        components.append({"type": DecisionType.IGNORE})
+        url = review_settings["review"]["ignoreCallbackUrl"]
+        if url:
+            data = job.submission.data if job.submission is not None else {}
+            create_delivery(
+                DeliveryEvent.IGNORE,
+                url,
+                {},
+                {"id": job.item_id, "typeId": job.item_type_id, "data": data},
+            )
+    if d.appeal is not None:
+        components.append(_appeal(job, d.appeal))
+    if checked.ncmec_user is not None:
+        request_ncmec_review(checked.ncmec_user, item, ExecutionSource.REVIEW)
+        components.append(
+            {"type": DecisionType.NCMEC, "itemRef": item, "userRef": checked.ncmec_user}
+        )
+    if checked.move_target is not None:
+        component, close = _move(job, checked.move_target, now)
+        components.append(component)
+    components = [_wire(c) for c in components]
+    record = record_decision(job, user, components, reason, d.note.strip(), now)
+    if close:
+        _close(job, now)
+    if checked.on_item:
+        clear_other_reports(job, user, checked.on_item, reason, now)
+    return record
+
+
+def _wire(component: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.as_wire() if isinstance(v, ItemRef) else v) for k, v in component.items()}
+
+
+def _request(
+    choice: ActionChoice,
+    item: ItemRef,
+    user: User,
+    d: DecisionInput,
+    reason: str,
+    custom_extra: dict[str, Any],
+    submission_id: int | None,
+) -> ActionRequest:
+    return ActionRequest(
+        action_id=choice.action_id,
+        item=item,
+        source=ExecutionSource.REVIEW,
+        policy_ids=list(dict.fromkeys(choice.policy_ids)),
+        parameters=dict(choice.parameters),
+        actor=user,
+        note=d.note.strip(),
+        decision_reason=reason,
+        custom_extra=dict(custom_extra),
+        submission_id=submission_id,
+    )
+
+
+def _appeal(job: Job, outcome: str) -> dict[str, Any]:
+    """The appeal-decision callback of each appeal of the job (when a URL is set)."""
+    appeals_settings = current_settings()["appeals"]
+    url = appeals_settings.get("callbackUrl")
+    appeal_ids = []
+    for appeal in job.appeals.all().order_by("appealed_at"):
+        appeal_ids.append(appeal.appeal_id)
+        if not url:
+            continue
+        payload: dict[str, Any] = {
+            "appealId": appeal.appeal_id,
+            "item": {"id": appeal.item_id, "typeId": appeal.item_type_id},
+            "appealedBy": {"id": appeal.appealed_by_id, "typeId": appeal.appealed_by_type_id},
+            "appealDecision": outcome,
+        }
+        if appeals_settings.get("body"):
+            payload["custom"] = dict(appeals_settings["body"])
+        create_delivery(
+            DeliveryEvent.APPEAL_DECISION, url, appeals_settings.get("headers") or {}, payload
+        )
+    kind = DecisionType.APPEAL_ACCEPT if outcome == "ACCEPT" else DecisionType.APPEAL_REJECT
+    return {"type": kind, "appealIds": appeal_ids}
+
+
+def _move(job: Job, target: Queue, now: Any) -> tuple[dict[str, Any], bool]:
+    """Move the job (same id, reports, comments and creation time; routing is not re-run).
+    If the item already waits in the target queue, the job merges into that one and closes.
+    Returns the component and whether the job closes."""
+    component: dict[str, Any] = {
+        "type": DecisionType.MOVE,
+        "fromQueue": job.queue_id,
+        "toQueue": target.pk,
+    }
+    twin = (
+        Job.objects.select_for_update()
+        .filter(
+            queue=target,
+            status=JobStatus.PENDING,
+            item_type_id=job.item_type_id,
+            item_id=job.item_id,
+            kind=job.kind,
+        )
+        .first()
+    )
+    if twin is not None:
+        Report.objects.filter(job=job).update(job=twin)
+        job.appeals.update(job=twin)
+        twin.report_count += job.report_count
+        twin.policy_ids = list(dict.fromkeys([*twin.policy_ids, *job.policy_ids]))
+        twin.updated_at = now
+        twin.save(update_fields=["report_count", "policy_ids", "updated_at"])
+        component["mergedInto"] = str(twin.pk)
+        return component, True
+    job.queue = target
+    job.lease_owner, job.lease_expires_at, job.updated_at = None, None, now
+    job.save(update_fields=["queue", "lease_owner", "lease_expires_at", "updated_at"])
+    return component, False
+
+
+def _close(job: Job, now: Any, status: JobStatus = JobStatus.DECIDED) -> None:
+    job.status, job.closed_at, job.updated_at = status, now, now
+    job.lease_owner, job.lease_expires_at = None, None
+    job.save(update_fields=["status", "closed_at", "updated_at", "lease_owner", "lease_expires_at"])
+
+
+def record_decision(
+    job: Job,
+    user: User | None,
+    components: list[dict[str, Any]],
+    reason: str = "",
+    note: str = "",
+    now: Any = None,
+) -> Decision:
+    """Write the audit record of a decision on `job` (no other effect)."""
+    return Decision.objects.create(
+        job=job,
+        queue_id=job.queue_id,
+        job_kind=job.kind,
+        item_id=job.item_id,
+        item_type_id=job.item_type_id,
+        reviewer=user,
+        reviewer_email=user.email if user else "",
+        types=list(dict.fromkeys(str(c["type"]) for c in components)),
+        action_ids=list(dict.fromkeys(a for c in components for a in c.get("actionIds", []))),
+        policy_ids=list(dict.fromkeys(p for c in components for p in c.get("policyIds", []))),
+        components=components,
+        reason=reason,
+        note=note,
+        created_at=now or timezone.now(),
+    )
+
+
+def clear_other_reports(
+    job: Job, user: User, on_item: Iterable[ActionChoice], reason: str, now: Any
+) -> list[Decision]:
+    """The queue's "Clear other reports": when the decision ran one of the queue's trigger
+    actions on the job's item, the item's other pending jobs (this queue or all non-appeal
+    queues) are closed, with the same decision (the trigger actions, recorded, not executed a
+    second time: they already ran on this very item) or as ignored (no ignore callback: the
+    item was actioned). Recorded under `user`; never touches appeal or NCMEC jobs; jobs being
+    decided at this very moment (row locked) are left alone. Not recursive."""
+    queue = job.queue
+    triggers = set(queue.clear_trigger_actions)
+    if (
+        queue.is_appeals
+        or job.kind != JobKind.DEFAULT
+        or not queue.clear_disposition
+        or not triggers
+    ):
+        return []
+    fired = [c for c in on_item if c.action_id in triggers]
+    if not fired:
+        return []
+    others = (
+        Job.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=JobStatus.PENDING,
+            item_id=job.item_id,
+            item_type_id=job.item_type_id,
+            kind=JobKind.DEFAULT,
+        )
+        .exclude(pk=job.pk)
+    )
+    if queue.clear_scope == ClearScope.THIS_QUEUE:
+        others = others.filter(queue=queue)
+    else:
+        others = others.filter(queue__is_appeals=False)
+    item = job_item(job)
+    out = []
+    for other in others.select_related("queue"):
+        if queue.clear_disposition == ClearDisposition.SAME_DECISION:
+            components = [
+                {**_action_component(c, item, related=False), "clearedBy": str(job.pk)}
+                for c in fired
+            ]
+        else:
+            components = [{"type": DecisionType.IGNORE, "clearedBy": str(job.pk)}]
+        out.append(record_decision(other, user, _wires(components), reason, "", now))
+        _close(other, now)
+    return out
+
+
+def _wires(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_wire(c) for c in components]
+
+
+def auto_close(job: Job, reason: str = "ITEM_DELETED_BEFORE_REVIEW") -> bool:
+    """Close a pending job as AUTOMATIC_CLOSE (no side effects, no reviewer). False if the job
+    was no longer pending."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+        if locked is None or locked.status != JobStatus.PENDING:
+            return False
+        now = timezone.now()
+        record_decision(
+            locked, None, [{"type": DecisionType.AUTOMATIC_CLOSE, "reason": reason}], now=now
+        )
+        _close(locked, now)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidationResult:
+    jobs_scanned: int
+    jobs_scrubbed: int
+    jobs_closed: int
+    reports_invalidated: int
+
+
+def invalidate_reporter(
+    job: Job, user: User, reporter: ItemRef, everywhere: bool
+) -> InvalidationResult:
+    """Invalidate a bad-faith reporter's reports on `job`, or on every pending job in every
+    non-appeal queue (EDIT_MRT_QUEUES). The reports stay, marked `invalidated_at`; a job left
+    with no valid report whose source is REPORT is closed as INVALIDATED with an audit
+    Decision (never silently deleted); rule-enqueued jobs stay pending."""
+    if not user.has_permission(Permission.EDIT_MRT_QUEUES):
+        raise DecisionRefused("Invalidating reports needs the EDIT_MRT_QUEUES permission.")
+    now = timezone.now()
+    with transaction.atomic():
+        reports = Report.objects.filter(
+            reporter_id=reporter.item_id,
+            reporter_type_id=reporter.item_type_id,
+            invalidated_at__isnull=True,
+            job__status=JobStatus.PENDING,
+            job__queue__is_appeals=False,
+        )
+        if not everywhere:
+            reports = reports.filter(job=job)
+        job_ids = set(reports.values_list("job_id", flat=True))
+        jobs = list(
+            Job.objects.select_for_update()
+            .filter(pk__in=job_ids, status=JobStatus.PENDING)
+            .order_by("pk")
+        )
+        count = Report.objects.filter(pk__in=reports.filter(job__in=jobs).values("pk")).update(
+            invalidated_at=now
+        )
+        closed = 0
+        for j in jobs:
+            valid = Report.objects.filter(job=j, invalidated_at__isnull=True).count()
+            j.report_count, j.updated_at = valid, now
+            j.save(update_fields=["report_count", "updated_at"])
+            if valid == 0 and j.source == "REPORT":
+                component = {
+                    "type": DecisionType.INVALIDATED,
+                    "reporter": reporter.as_wire(),
+                }
+                record_decision(j, user, [component], now=now)
+                _close(j, now, JobStatus.INVALIDATED)
+                closed += 1
+    return InvalidationResult(len(job_ids), len(jobs), closed, count)
+
+
+__all__ = [
+    "ActionChoice",
+    "AlreadyDecided",
+    "DecisionInput",
+    "DecisionRefused",
+    "InvalidationResult",
+    "auto_close",
+    "decide",
+    "invalidate_reporter",
+    "record_decision",
+]
