@@ -120,3 +120,17 @@ def test_403_page_for_missing_permission(client, make_user):
     response = client.get("/settings/api-keys")
     assert response.status_code == 403
     assert "access to this page" in response.content.decode()
+
+
+def test_overview_lists_pending_ncmec_requests_to_child_safety_staff(client, make_user):
+    from coop.childsafety.models import NcmecRequest
+
+    NcmecRequest.objects.create(
+        user_id="u-7", user_type_id="user", item_id="p-1", item_type_id="post",
+        source="RULE", reason="Waiting for the NCMEC review flow.",
+    )  # fmt: skip
+    client.force_login(make_user("Child Safety Moderator"))
+    page = client.get("/").content.decode()
+    assert "Waiting for NCMEC review" in page and "user/u-7" in page
+    client.force_login(make_user("Moderator"))
+    assert "user/u-7" not in client.get("/").content.decode()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
 from coop.catalog.models import OrgSettings
+from coop.childsafety.models import NcmecRequest, NcmecStatus
 from coop.ingest.models import ItemSubmission
 from coop.review.models import JobStatus, Queue
 
@@ -28,6 +29,9 @@ class Overview:
     items_today: int | None  # None: the user may not see item data
     queues: list[QueueCount] | None  # None: the user reviews no queues
     active_api_keys: int | None  # None: the user does not manage the organisation
+    # Users waiting for NCMEC review (None: no child-safety permission); the NCMEC review
+    # flow that works them arrives later, so this is where they are visible until then.
+    ncmec_requests: list[NcmecRequest] | None = None
 
 
 def organisation_name() -> str:
@@ -58,4 +62,8 @@ def overview_for(user) -> Overview:
     if user.has_permission(Permission.MANAGE_ORG):
         active_api_keys = ApiKey.objects.filter(revoked_at__isnull=True).count()
 
-    return Overview(organisation_name(), items_today, queues, active_api_keys)
+    ncmec_requests = None
+    if user.has_permission(Permission.VIEW_CHILD_SAFETY_DATA):
+        ncmec_requests = list(NcmecRequest.objects.filter(status=NcmecStatus.PENDING)[:20])
+
+    return Overview(organisation_name(), items_today, queues, active_api_keys, ncmec_requests)
