@@ -4,13 +4,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import ingest, pipeline, text
+from coop.bench import claim, ingest, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
     "text": text.run,
     "evaluate": pipeline.run_evaluate,
     "e2e": pipeline.run_e2e,
+    "claim": claim.run,
 }
 
 
