@@ -14,7 +14,7 @@ from coop.catalog.items import ItemRef
 from coop.catalog.models import Policy
 from coop.enforcement.models import ActionExecution, ExecutionSource, StrikeRecord
 from coop.enforcement.services import ActionRequest, execute_actions
-from coop.enforcement.strikes import policy_weights, user_strike_total
+from coop.enforcement.strikes import policy_weights, user_strike_total, user_strike_totals
 from enforcement.conftest import POST, USER, set_strikes, submit
 
 
@@ -131,3 +131,19 @@ def test_concurrent_strikes_fire_a_threshold_exactly_once(catalog):
     assert user_strike_total(USER) == 2
     assert StrikeRecord.objects.count() == 2
     assert ActionExecution.objects.filter(source=ExecutionSource.STRIKE).count() == 1
+
+
+@pytest.mark.django_db
+def test_strike_totals_of_many_users_in_one_query(django_assert_num_queries):
+    now = timezone.now()
+    for user_id, weight, days in (("a", 2, 1), ("a", 3, 1), ("b", 1, -1), ("c", 4, 1)):
+        StrikeRecord.objects.create(
+            user_id=user_id, user_type_id="user", weight=weight, policy_id="spam",
+            expires_at=now + timedelta(days=days),
+        )  # fmt: skip
+    users = [ItemRef(u, "user") for u in ("a", "b", "c", "nobody")]
+    with django_assert_num_queries(1):
+        totals = user_strike_totals(users)
+    assert totals == {ItemRef("a", "user"): 5, ItemRef("b", "user"): 0,
+                      ItemRef("c", "user"): 4, ItemRef("nobody", "user"): 0}  # fmt: skip
+    assert all(totals[u] == user_strike_total(u) for u in users)

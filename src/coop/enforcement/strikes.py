@@ -45,6 +45,29 @@ def user_strike_total(user: ItemRef) -> int:
         return cursor.fetchone()[0]
 
 
+def user_strike_totals(users: Iterable[ItemRef]) -> dict[ItemRef, int]:
+    """`user_strike_total` of many users in one query (0 for users without strikes)."""
+    users = set(users)
+    if not users:
+        return {}
+    totals = dict.fromkeys(users, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.user_type_id, s.user_id, SUM(s.weight) FROM enforcement_strikerecord s"
+            " JOIN unnest(%s::text[], %s::text[]) AS u(type_id, id)"
+            " ON s.user_type_id = u.type_id AND s.user_id = u.id"
+            " WHERE s.expires_at > %s GROUP BY 1, 2",
+            [
+                [u.item_type_id for u in users],
+                [u.item_id for u in users],
+                timezone.now(),
+            ],
+        )
+        for type_id, user_id, total in cursor.fetchall():
+            totals[ItemRef(user_id, type_id)] = total
+    return totals
+
+
 def _lock_key(user: ItemRef) -> int:
     digest = hashlib.blake2b(
         f"coop.strikes\0{user.item_type_id}\0{user.item_id}".encode(), digest_size=8

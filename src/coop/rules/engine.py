@@ -22,6 +22,7 @@ from coop.enforcement.services import (
     execute_actions,
     rule_idempotency_key,
 )
+from coop.enforcement.strikes import user_strike_totals
 from coop.ingest.models import ItemSubmission
 from coop.rules.evaluator import ConditionResult, EvaluationContext, Outcome, evaluate
 from coop.rules.limits import take_daily_slot
@@ -33,7 +34,7 @@ from coop.rules.rulebook import (
     item_for,
     signal_provider,
 )
-from coop.signals.banks import DatabaseSignalProvider
+from coop.signals.banks import DatabaseSignalProvider, strike_totals_known
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +178,17 @@ def run_rules(
     book, provider = current_rulebook(), signal_provider()
     batch = []
     requests: list[ActionRequest] = []
-    for submission in submissions:
-        outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
-        batch.append((submission, outcomes))
-        requests += action_requests(submission, outcomes)
+    authors = {
+        ItemRef(s.creator_id, s.creator_type_id)
+        for s in submissions
+        if s.creator_id and s.creator_type_id
+    }
+    # Strike totals as of the start of the batch, read in one query.
+    with strike_totals_known(user_strike_totals(authors)):
+        for submission in submissions:
+            outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
+            batch.append((submission, outcomes))
+            requests += action_requests(submission, outcomes)
     executions = execute_actions(requests)
     log_executions(batch, environment, now)
     return executions

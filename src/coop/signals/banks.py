@@ -13,6 +13,9 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from coop.catalog.items import ItemRef
@@ -78,10 +81,28 @@ class DatabaseBankLoader:
         return BankData(kind, (version, updated_at), tuple(row[column] for row in rows))
 
 
+# Strike totals read in advance for a batch of items (see `strike_totals_known`).
+_known_totals: ContextVar[dict[ItemRef, int] | None] = ContextVar("known_totals", default=None)
+
+
 def strike_total(user: ItemRef) -> int:
     """The user's current strike total, from the enforcement app (imported when first used)."""
+    known = _known_totals.get()
+    if known is not None and user in known:
+        return known[user]
     strikes = importlib.import_module("coop.enforcement.strikes")
     return strikes.user_strike_total(user)
+
+
+@contextmanager
+def strike_totals_known(totals: dict[ItemRef, int]) -> Iterator[None]:
+    """Answer USER_STRIKE_VALUE from `totals` inside the block (one query for a whole batch
+    instead of one per item); users not in `totals` are still looked up."""
+    token = _known_totals.set(totals)
+    try:
+        yield
+    finally:
+        _known_totals.reset(token)
 
 
 class DatabaseSignalProvider(LocalSignalProvider):

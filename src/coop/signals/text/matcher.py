@@ -114,16 +114,19 @@ class ContainsMatcher:
         if self._automaton is None:
             return
         folded = text.casefold()
+        expanded = len(folded) != len(text)  # casefolding expanded a character ("ß" -> "ss")
         starts: list[int] | None = None
-        if len(folded) != len(text):  # casefolding expanded a character ("ß" -> "ss")
-            starts = [i for i, c in enumerate(text) for _ in c.casefold()]
-            starts.append(len(text))
         for last, term in self._automaton.iter(folded):
             key_length = len(term.casefold())
             first = last - key_length + 1
             if not self.substring and not self._whole_word(folded, first, last + 1, term):
                 continue
-            start, end = (first, last + 1) if starts is None else (starts[first], starts[last] + 1)
+            if not expanded:
+                yield Match(term, first, last + 1, text[first : last + 1])
+                continue
+            if starts is None:  # built on the first match only: most texts match nothing
+                starts = [i for i, c in enumerate(text) for _ in c.casefold()]
+            start, end = starts[first], starts[last] + 1
             yield Match(term, start, end, text[start:end])
 
     @staticmethod
