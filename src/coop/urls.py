@@ -4,4 +4,5 @@ urlpatterns = [
     path("api/v1/", include("coop.ingest.urls")),
     path("", include("coop.enforcement.urls")),
     path("", include("coop.web.urls")),
+    path("", include("coop.review.urls")),
 ]

@@ -39,12 +39,18 @@ def test_navigation_is_gated_by_permission(client, make_user):
     client.force_login(make_user("Admin"))
     assert nav_labels(client.get("/").content.decode()) == [
         "Overview",
+        "Review Console",
+        "Recent Decisions",
         "Deliveries",
         "Settings",
         "Account",
     ]
     client.force_login(make_user("External Moderator"))
-    assert nav_labels(client.get("/").content.decode()) == ["Overview", "Account"]
+    assert nav_labels(client.get("/").content.decode()) == [
+        "Overview",
+        "Review Console",
+        "Account",
+    ]
 
 
 def test_navigation_links_only_pages_that_exist(make_user):
@@ -56,6 +62,8 @@ def test_navigation_links_only_pages_that_exist(make_user):
     links = navigation_for(make_user("Admin"), "/settings/api-keys")
     assert [(link.label, link.url, link.active) for link in links] == [
         ("Overview", "/", False),
+        ("Review Console", "/queues", False),
+        ("Recent Decisions", "/decisions", False),
         ("Deliveries", "/deliveries", False),
         ("Settings", "/settings/", True),
         ("Account", "/account", False),

@@ -1,0 +1,62 @@
+"""Recent Decisions (the audit log) and its streamed CSV exports."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from coop.accounts.permissions import Permission
+from coop.review.audit import decisions_csv, recent_decisions, skips_csv
+from coop.review.forms import DecisionFilterForm
+from coop.review.views import present
+from coop.web.access import require_permission
+
+PER_PAGE = 50
+
+
+@require_permission(Permission.VIEW_MRT_DATA)
+def decisions(request: HttpRequest) -> HttpResponse:
+    form = DecisionFilterForm(request.GET or None)
+    filters = form.filters(request.user)  # an unbound form filters nothing
+    page = Paginator(recent_decisions(filters).select_related("reviewer"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    names = present.Names.load()
+    rows = [
+        {
+            "decision": d,
+            "components": [present.component_text(c, names) for c in d.components],
+            "policies": [names.policy(p) for p in d.policy_ids],
+            "queue": names.queue(d.queue_id) if d.queue_id else "",
+        }
+        for d in page
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "query": query.urlencode(),
+    }
+    return render(request, "review/decisions.html", context)
+
+
+def _csv(lines, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_permission(Permission.VIEW_MRT_DATA)
+def decisions_export(request: HttpRequest) -> StreamingHttpResponse:
+    filters = DecisionFilterForm(request.GET).filters(request.user)
+    return _csv(decisions_csv(filters), "decisions.csv")
+
+
+@require_permission(Permission.VIEW_MRT_DATA)
+def skips_export(request: HttpRequest) -> StreamingHttpResponse:
+    filters = DecisionFilterForm(request.GET).filters(request.user)
+    return _csv(skips_csv(filters), "skips.csv")
