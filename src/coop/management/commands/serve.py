@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,10 +21,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="also apply the demo configuration, create demo users, run a fake platform "
+            "that shows Coop's webhooks, and send sample items and reports (docs/demo.md)",
+        )
+        parser.add_argument(
+            "--demo-platform-port",
+            type=int,
+            default=None,
+            help="port of the demo's fake platform (default: --port + 1)",
+        )
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, demo: bool = False, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        self._first_admin()
+        if demo:
+            demo_children = self._demo(host, port, options.get("demo_platform_port"))
+        else:
+            self._first_admin()
+            demo_children = []
         # Children inherit DATABASE_URL: this process owns the embedded server, if any,
         # and stops it when it exits after them.
         coop = [sys.executable, "-m", "coop"]
@@ -30,6 +48,7 @@ class Command(BaseCommand):
             subprocess.Popen([*coop, "web", "--host", host, "--port", str(port)]),
             subprocess.Popen([*coop, "worker"]),
         ]
+        children += [subprocess.Popen(command, env=env) for command, env in demo_children]
         stopping = False
 
         def request_stop(signum, frame):
@@ -64,6 +83,41 @@ class Command(BaseCommand):
             f"Created the first administrator: {FIRST_ADMIN_EMAIL} / {password}\n"
             "(shown once; change it or create your own with `coop createadmin`)"
         )
+
+    def _demo(
+        self, host: str, port: int, platform_port: int | None
+    ) -> list[tuple[list[str], dict[str, str]]]:
+        """Set up the demo in the database, print the credentials; returns the commands (and
+        environments) of the fake platform and the feeder."""
+        from coop.demo import feeder, platform
+        from coop.demo.setup import set_up
+
+        local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+        platform_port = platform_port or port + 1
+        platform_url = f"http://127.0.0.1:{platform_port}"
+        demo = set_up(platform_url)
+        width = max(len(c.email) for c in demo.credentials)
+        self.stdout.write(
+            f"Demo configuration applied ({demo.plan.summary()}).\n"
+            "Demo users (passwords are new at every start):"
+        )
+        for credential in demo.credentials:
+            self.stdout.write(
+                f"  {credential.email:<{width}}  {credential.password}  ({credential.role})"
+            )
+        self.stdout.write(f"Demo platform (webhooks received from Coop): {platform_url}/")
+        sys.stdout.flush()
+        python = [sys.executable, "-m"]
+        return [
+            (
+                [*python, "coop.demo.platform", "--port", str(platform_port)],
+                {**os.environ, platform.PEMS_ENV: json.dumps(demo.public_pems)},
+            ),
+            (
+                [*python, "coop.demo.feeder", "--url", f"http://{local}:{port}"],
+                {**os.environ, feeder.API_KEY_ENV: demo.api_key},
+            ),
+        ]
 
     def _stop(self, children: list[subprocess.Popen]) -> None:
         for child in children:
