@@ -4,10 +4,13 @@ Claiming
     `claim_next` takes an exclusive lease of `COOP_REVIEW_LEASE_SECONDS` on one pending job in
     ONE statement: the row is chosen in the queue's order with `FOR UPDATE SKIP LOCKED` and
     leased by the same UPDATE, so two reviewers never hold the same job, whatever the
-    concurrency. The same statement first renews the lease of a job the reviewer already holds
-    in the queue (a reload keeps the job; the new claim runs only when there is none). A lease
-    is never "returned" by a sweeper: a job whose lease has expired is simply claimable again
-    (`lease_expires_at < now()`), unchanged and in its original position.
+    concurrency; it returns the whole row, so a claim is one round trip. Each queue order
+    reads its own partial index in exactly the ORDER BY (`id` included) and stops at the
+    first row that is neither leased, locked nor skipped by the reviewer. The same statement
+    first renews the lease of a job the reviewer already holds in the queue (a reload keeps
+    the job; the new claim runs only when there is none). A lease is never "returned" by a
+    sweeper: a job whose lease has expired is simply claimable again (`lease_expires_at <
+    now()`), unchanged and in its original position.
 
 Per-reviewer skip
     `skip` logs a `Skip` row (reviewer, job, queue, time) and releases the lease. The claim
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Min
 
 from coop.accounts.models import User
@@ -42,7 +45,8 @@ ORDER_SQL = {
     QueueOrder.PRIORITY: "j.priority DESC, j.created_at, j.id",
 }
 
-# %(order)s and %(kinds)s are trusted fragments; every value is a parameter.
+# %(order)s and %(kinds)s are trusted fragments; every value is a parameter. Both statements
+# return the whole job row, so claiming takes a single round trip.
 _CLAIM = """
 WITH mine AS (
     UPDATE review_job SET lease_expires_at = now() + make_interval(secs => %(lease)s)
@@ -52,7 +56,7 @@ WITH mine AS (
         ORDER BY created_at LIMIT 1
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id
+    RETURNING *
 ), fresh AS (
     UPDATE review_job SET lease_owner_id = %(user)s,
                           lease_expires_at = now() + make_interval(secs => %(lease)s)
@@ -67,9 +71,9 @@ WITH mine AS (
         ORDER BY %(order)s LIMIT 1
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id
+    RETURNING *
 )
-SELECT id FROM mine UNION ALL SELECT id FROM fresh
+SELECT * FROM mine UNION ALL SELECT * FROM fresh
 """
 
 # Only the reviewer's own skipped jobs are left: offer them again, the oldest skip first.
@@ -88,7 +92,7 @@ WHERE id = (
     ORDER BY s.skipped_at, j.created_at, j.id LIMIT 1
     FOR UPDATE OF j SKIP LOCKED
 )
-RETURNING id
+RETURNING *
 """
 
 
@@ -105,17 +109,14 @@ def _statement(template: str, queue: Queue, user: User) -> tuple[str, dict]:
 
 
 def _claim_once(queue: Queue, user: User) -> Job | None:
-    with connection.cursor() as cursor:
-        sql, params = _statement(_CLAIM, queue, user)
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            sql, params = _statement(_CLAIM_SKIPPED, queue, user)
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    if row is None:
-        return None
-    return Job.objects.select_related("queue", "submission").get(pk=row[0])
+    """The claimed job as the claim statement returned it (no second query): its queue is
+    `queue` itself, its submission loads on first use."""
+    for template in (_CLAIM, _CLAIM_SKIPPED):
+        job = next(iter(Job.objects.raw(*_statement(template, queue, user))), None)
+        if job is not None:
+            job.queue = queue
+            return job
+    return None
 
 
 def claim_next(queue: Queue, user: User) -> Job | None:
@@ -211,19 +212,33 @@ def may_see_child_safety(user: User) -> bool:
     return user.has_permission(Permission.VIEW_CHILD_SAFETY_DATA)
 
 
-def ncmec_queue_id() -> str | None:
-    """The NCMEC queue (settings `ncmec.defaultQueue`), if one is set."""
+def org_settings_data() -> dict:
+    """The stored organisation settings (OrgSettings.data); {} while none are stored."""
     from coop.catalog.models import OrgSettings
 
-    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first() or {}
-    ncmec = data.get("ncmec") if isinstance(data, dict) else None
+    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first()
+    return data if isinstance(data, dict) else {}
+
+
+def ncmec_queue_id(data: dict | None = None) -> str | None:
+    """The NCMEC queue (settings `ncmec.defaultQueue`), if one is set. `data`: the stored
+    OrgSettings.data when the caller already read it."""
+    ncmec = (org_settings_data() if data is None else data).get("ncmec")
     return ncmec.get("defaultQueue") if isinstance(ncmec, dict) else None
 
 
-def can_work(user: User, queue: Queue, *, ncmec_queue: str | bool | None = False) -> bool:
+def can_work(
+    user: User,
+    queue: Queue,
+    *,
+    ncmec_queue: str | bool | None = False,
+    is_reviewer: bool | None = None,
+) -> bool:
     """Whether `user` may claim and decide jobs in `queue`: an active user who is one of its
     reviewers (with VIEW_MRT) or has EDIT_MRT_QUEUES; the NCMEC queue needs
-    VIEW_CHILD_SAFETY_DATA too. `ncmec_queue` lets callers pass the NCMEC queue id once."""
+    VIEW_CHILD_SAFETY_DATA too. `ncmec_queue` and `is_reviewer` let callers that already
+    know them (the NCMEC queue id, whether `user` is one of the queue's reviewers) save the
+    queries."""
     if not user.is_active:
         return False
     if ncmec_queue is False:
@@ -234,14 +249,22 @@ def can_work(user: User, queue: Queue, *, ncmec_queue: str | bool | None = False
         return True
     if not user.has_permission(Permission.VIEW_MRT):
         return False
+    if is_reviewer is not None:
+        return is_reviewer
     return queue.reviewers.filter(pk=user.pk).exists()
 
 
-def can_work_job(user: User, job: Job) -> bool:
+def can_work_job(
+    user: User,
+    job: Job,
+    *,
+    ncmec_queue: str | bool | None = False,
+    is_reviewer: bool | None = None,
+) -> bool:
     """`can_work` for the job's queue, and NCMEC jobs only with VIEW_CHILD_SAFETY_DATA."""
     if job.kind == JobKind.NCMEC and not may_see_child_safety(user):
         return False
-    return can_work(user, job.queue)
+    return can_work(user, job.queue, ncmec_queue=ncmec_queue, is_reviewer=is_reviewer)
 
 
 @dataclass(frozen=True, slots=True)

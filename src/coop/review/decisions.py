@@ -16,19 +16,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
 from coop.catalog.items import ItemRef
-from coop.catalog.models import Action, ItemKind, ItemType, Policy
+from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
 from coop.catalog.services import current_settings
 from coop.childsafety.services import request_ncmec_review
 from coop.enforcement.models import DeliveryEvent, ExecutionSource
 from coop.enforcement.services import ActionError, ActionRequest, create_delivery, execute_actions
 from coop.ingest.models import ItemSubmission
-from coop.review.claims import can_work_job, holds_lease
+from coop.review.claims import can_work_job, holds_lease, ncmec_queue_id
 from coop.review.models import (
     ClearDisposition,
     ClearScope,
@@ -87,19 +88,16 @@ def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Deci
     Raises DecisionRefused (AlreadyDecided when the job is no longer pending); then nothing
     has changed.
     """
-    review_settings = current_settings()
     with transaction.atomic():
-        job = (
-            Job.objects.select_for_update(of=("self",))
-            .select_related("queue", "submission")
-            .filter(pk=job_id)
-            .first()
-        )
+        job = _locked_job(job_id, user)
         if job is None:
             raise DecisionRefused("This job does not exist.")
         if job.status != JobStatus.PENDING:
             raise AlreadyDecided("This job has already been decided.")
-        if not can_work_job(user, job):
+        stored = job.org_settings if isinstance(job.org_settings, dict) else {}
+        review_settings = current_settings(stored)
+        ncmec_queue = ncmec_queue_id(stored)
+        if not can_work_job(user, job, ncmec_queue=ncmec_queue, is_reviewer=job.is_reviewer):
             raise DecisionRefused("You are not allowed to review jobs of this queue.")
         if not holds_lease(job, user) and not user.has_permission(Permission.EDIT_MRT_QUEUES):
             raise DecisionRefused(
@@ -107,6 +105,25 @@ def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Deci
             )
         checked = _check(job, decision, review_settings)
         return _commit(job, user, decision, checked, review_settings)
+
+
+def _locked_job(job_id: uuid.UUID | str, user: User) -> Job | None:
+    """The job, its row locked, with its queue and submission, whether `user` is one of the
+    queue's reviewers (`is_reviewer`) and the stored organisation settings (`org_settings`):
+    one round trip for everything `decide` checks."""
+    reviewer = Queue.reviewers.through.objects.filter(
+        queue_id=OuterRef("queue_id"), user_id=user.pk
+    )
+    return (
+        Job.objects.select_for_update(of=("self",))
+        .select_related("queue", "submission")
+        .annotate(
+            is_reviewer=Exists(reviewer),
+            org_settings=Subquery(OrgSettings.objects.filter(pk=1).values("data")),
+        )
+        .filter(pk=job_id)
+        .first()
+    )
 
 
 @dataclass
@@ -313,7 +330,7 @@ def _commit(
                 {"id": job.item_id, "typeId": job.item_type_id, "data": data},
             )
     if d.appeal is not None:
-        components.append(_appeal(job, d.appeal))
+        components.append(_appeal(job, d.appeal, review_settings["appeals"]))
     if checked.ncmec_user is not None:
         request_ncmec_review(checked.ncmec_user, item, ExecutionSource.REVIEW)
         components.append(
@@ -358,9 +375,8 @@ def _request(
     )
 
 
-def _appeal(job: Job, outcome: str) -> dict[str, Any]:
+def _appeal(job: Job, outcome: str, appeals_settings: dict[str, Any]) -> dict[str, Any]:
     """The appeal-decision callback of each appeal of the job (when a URL is set)."""
-    appeals_settings = current_settings()["appeals"]
     url = appeals_settings.get("callbackUrl")
     appeal_ids = []
     for appeal in job.appeals.all().order_by("appealed_at"):
@@ -432,7 +448,21 @@ def record_decision(
     now: Any = None,
 ) -> Decision:
     """Write the audit record of a decision on `job` (no other effect)."""
-    return Decision.objects.create(
+    record = _decision(job, user, components, reason, note, now)
+    record.save(force_insert=True)
+    return record
+
+
+def _decision(
+    job: Job,
+    user: User | None,
+    components: list[dict[str, Any]],
+    reason: str = "",
+    note: str = "",
+    now: Any = None,
+) -> Decision:
+    """The audit record of a decision on `job`, not saved yet."""
+    return Decision(
         job=job,
         queue_id=job.queue_id,
         job_kind=job.kind,
@@ -485,19 +515,28 @@ def clear_other_reports(
         others = others.filter(queue=queue)
     else:
         others = others.filter(queue__is_appeals=False)
-    item = job_item(job)
-    out = []
-    for other in others.select_related("queue"):
-        if queue.clear_disposition == ClearDisposition.SAME_DECISION:
-            components = [
-                {**_action_component(c, item, related=False), "clearedBy": str(job.pk)}
-                for c in fired
-            ]
-        else:
-            components = [{"type": DecisionType.IGNORE, "clearedBy": str(job.pk)}]
-        out.append(record_decision(other, user, _wires(components), reason, "", now))
-        _close(other, now)
-    return out
+    others = list(others)
+    if not others:
+        return []
+    item = job_item(job)  # the same item for every other job, so the same components
+    if queue.clear_disposition == ClearDisposition.SAME_DECISION:
+        components = [
+            {**_action_component(c, item, related=False), "clearedBy": str(job.pk)} for c in fired
+        ]
+    else:
+        components = [{"type": DecisionType.IGNORE, "clearedBy": str(job.pk)}]
+    components = _wires(components)
+    records = Decision.objects.bulk_create(
+        [_decision(other, user, components, reason, "", now) for other in others]
+    )
+    Job.objects.filter(pk__in=[other.pk for other in others]).update(
+        status=JobStatus.DECIDED,
+        closed_at=now,
+        updated_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+    return records
 
 
 def _wires(components: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -85,10 +85,13 @@ class JobStatus(models.TextChoices):
 
 
 class Job(models.Model):
-    """One item waiting for a decision in one queue."""
+    """One item waiting for a decision in one queue.
+
+    Claims and decisions update a job without HOT (indexed columns change), so each index
+    costs every one of them an entry: the foreign keys get only the indexes they need."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="jobs")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="jobs", db_index=False)
     kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.DEFAULT)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
     item_id = models.CharField(max_length=255)
@@ -112,14 +115,17 @@ class Job(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # job_lease_owner
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The claim's ORDER BY of each queue order, `id` included: the claim then reads the
+        # index in order and stops at the first free row (no sort of a batch of candidates).
         indexes = [
             models.Index(
-                fields=["queue", "created_at"],
+                fields=["queue", "created_at", "id"],
                 name="job_pending_fifo",
                 condition=models.Q(status="PENDING"),
             ),
@@ -127,6 +133,7 @@ class Job(models.Model):
                 models.F("queue"),
                 models.F("report_count").desc(),
                 models.F("created_at"),
+                models.F("id"),
                 name="job_pending_most_reports",
                 condition=models.Q(status="PENDING"),
             ),
@@ -134,14 +141,18 @@ class Job(models.Model):
                 models.F("queue"),
                 models.F("priority").desc(),
                 models.F("created_at"),
+                models.F("id"),
                 name="job_pending_priority",
                 condition=models.Q(status="PENDING"),
             ),
+            # Only held jobs have a lease owner (closing a job clears it): the claim's "mine"
+            # and the user deletion's SET_NULL both find them here.
             models.Index(
                 fields=["lease_owner", "queue"],
-                name="job_pending_lease_owner",
-                condition=models.Q(status="PENDING", lease_owner__isnull=False),
+                name="job_lease_owner",
+                condition=models.Q(lease_owner__isnull=False),
             ),
+            models.Index(fields=["queue"], name="job_queue"),  # no LIKE twin
             models.Index(fields=["item_type_id", "item_id"], name="job_item"),
         ]
         constraints = [
@@ -258,8 +269,15 @@ class Decision(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No single-column indexes on the foreign keys: decision_job and decision_reviewer lead
+    # with them, and every decision writes one index entry less each.
     job = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+        Job,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        db_index=False,
     )
     queue_id = models.CharField(max_length=ID_LENGTH, blank=True)
     job_kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.DEFAULT)
@@ -271,6 +289,7 @@ class Decision(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     reviewer_email = models.EmailField(blank=True)
     types = ArrayField(models.CharField(max_length=20), default=list)

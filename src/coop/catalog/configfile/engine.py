@@ -91,6 +91,10 @@ def make_plan(
             for bank_id, data in wanted.items():
                 if data["kind"] == "HASH" and "hashes" not in data:
                     data["hashes"] = existing.get(bank_id, {}).get("hashes", [])
+        if kind.key == "queues":
+            for queue_id, data in wanted.items():
+                if "clearOtherReports" not in data:
+                    data["clearOtherReports"] = existing.get(queue_id, {}).get("clearOtherReports")
         kept = [
             oid
             for oid in existing

@@ -17,7 +17,7 @@ from coop.accounts.models import User
 from coop.catalog.configfile import schema
 from coop.catalog.field_types import FieldRole
 from coop.catalog.models import Action, Bank, BankEntry, ItemType, OrgSettings, Policy
-from coop.review.models import Queue
+from coop.review.models import ClearDisposition, ClearScope, Queue
 from coop.rules.models import RoutingKind, RoutingRule, Rule
 
 Canonical = dict[str, Any]
@@ -301,12 +301,38 @@ class Queues(Kind):
             "hiddenActions": list(o.hidden_actions),
             "reviewers": sorted(u.email.lower() for u in o.reviewers.all()),
             "autoCloseDeleted": o.auto_close_deleted,
+            "clearOtherReports": (
+                {
+                    "disposition": o.clear_disposition,
+                    "scope": o.clear_scope,
+                    "triggerActions": list(o.clear_trigger_actions),
+                }
+                if o.clear_disposition
+                else None
+            ),
         }
 
     def assign(self, o: Queue, data: Canonical) -> None:
         o.name, o.description, o.order = data["name"], data["description"], data["order"]
         o.is_default, o.is_appeals = data["default"], data["appeals"]
         o.hidden_actions, o.auto_close_deleted = data["hiddenActions"], data["autoCloseDeleted"]
+        clear = data.get("clearOtherReports") or {
+            "disposition": ClearDisposition.NONE,
+            "scope": ClearScope.THIS_QUEUE,
+            "triggerActions": [],
+        }
+        o.clear_disposition, o.clear_scope = clear["disposition"], clear["scope"]
+        o.clear_trigger_actions = clear["triggerActions"]
+
+    def export(self, state: dict[str, Canonical]) -> list[Any]:
+        out = []
+        for data in state.values():
+            item = schema.compact(data, schema.QUEUE)
+            clear = item.pop("clearOtherReports", None)
+            if clear:  # off: left out, so files that never used it export as before
+                item["clearOtherReports"] = schema.compact(clear, schema.CLEAR_OTHER_REPORTS)
+            out.append(item)
+        return out
 
     def after_save(self, o: Queue, data: Canonical) -> None:
         o.reviewers.set(User.objects.filter(email__in=data["reviewers"]))
@@ -435,6 +461,9 @@ KINDS: tuple[Kind, ...] = (
 BY_KEY: dict[str, Kind] = {kind.key: kind for kind in KINDS}
 
 
-def current_settings() -> Canonical:
-    """The organisation's settings with every default filled in (config.md `settings`)."""
-    return BY_KEY["settings"].load()["settings"]
+def current_settings(data: dict | None = None) -> Canonical:
+    """The organisation's settings with every default filled in (config.md `settings`).
+    `data`: the stored OrgSettings.data when the caller already read it."""
+    if data is None:
+        return BY_KEY["settings"].load()["settings"]
+    return _normalize(schema.nested(schema.SETTINGS), data.get("settings") or {})

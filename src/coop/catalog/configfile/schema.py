@@ -227,6 +227,20 @@ def list_of(check: Check, *, unique: bool = False) -> Check:
     return check_list
 
 
+def set_of(check: Check) -> Check:
+    """A list whose order means nothing (reviewers): canonically sorted, so the order a file
+    lists them in is never a change."""
+    check_list = list_of(check, unique=True)
+
+    def check_set(raw: Any, path: str, errors: Errors) -> list | None:
+        values = check_list(raw, path, errors)
+        if values is None or None in values:
+            return values
+        return sorted(values)
+
+    return check_set
+
+
 def action_ref(raw: Any, path: str, errors: Errors) -> dict | None:
     """`id` or `{id, parameters}`; canonical form is always the mapping."""
     if isinstance(raw, str):
@@ -396,6 +410,11 @@ def _email(raw: Any, path: str, errors: Errors) -> str | None:
     return raw.strip().lower()
 
 
+CLEAR_OTHER_REPORTS: Spec = {
+    "disposition": (enum("SAME_DECISION", "IGNORE"), REQUIRED),
+    "scope": (enum("THIS_QUEUE", "ALL_QUEUES"), "THIS_QUEUE"),
+    "triggerActions": (list_of(ref, unique=True), []),
+}
 QUEUE: Spec = {
     "id": ID,
     "name": NAME,
@@ -404,8 +423,10 @@ QUEUE: Spec = {
     "appeals": (boolean, False),
     "order": (enum("FIFO", "MOST_REPORTS", "PRIORITY"), "FIFO"),
     "hiddenActions": (list_of(ref, unique=True), []),
-    "reviewers": (list_of(_email, unique=True), []),
+    "reviewers": (set_of(_email), []),
     "autoCloseDeleted": (boolean, False),
+    # null: off. Absent = keep the queue's current setting (a console save does not send it).
+    "clearOtherReports": (nullable(nested(CLEAR_OTHER_REPORTS)), OPTIONAL),
 }
 ROUTING_RULE: Spec = {
     "id": ID,

@@ -75,6 +75,12 @@ def validate_state(ctx: Context) -> Errors:
     for path, data in ctx.objects("queues"):
         known = set(actions) | ctx.builtin_actions
         refs(data["hiddenActions"], f"{path}.hiddenActions", known, "action")
+        clear = data.get("clearOtherReports")
+        if clear and clear["triggerActions"] is not None:
+            where = f"{path}.clearOtherReports"
+            refs(clear["triggerActions"], f"{where}.triggerActions", known, "action")
+            if data["appeals"]:
+                errors.append(ConfigError(where, "appeals queues never clear other reports"))
         for i, email in enumerate(data["reviewers"]):
             if email not in ctx.user_emails:
                 errors.append(
