@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from asgiref.sync import async_to_sync
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 from procrastinate.contrib.django import app
 from psycopg.conninfo import make_conninfo
 
@@ -88,8 +90,11 @@ def test_worker_killed_mid_evaluation(api):
             await retry_stalled_jobs(timestamp=0)
         finally:
             app.job_manager.get_stalled_jobs = with_dead_workers
+            await sync_to_async(connections.close_all)()  # the connection its queries used
 
-    async_to_sync(retry)()  # its queries run on this thread's connection
+    # In a thread of its own: another test's browser may have an event loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, retry()).result()
     assert job_status() == "todo"
 
     evaluate_submissions(submission_ids=[sid])  # the retried task
