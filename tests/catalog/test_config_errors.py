@@ -237,3 +237,23 @@ rules:
         "rules[0].condition.all[0].signal: signal GOOGLE_CONTENT_SAFETY_API_IMAGE is not allowed "
         "in automated rules (rules with actions)",
     ]
+
+
+@pytest.mark.django_db
+def test_hidden_fields_must_exist_and_round_trip():
+    from coop.catalog.configfile import apply_document, export_yaml, parse_text
+
+    text = (
+        "itemTypes:\n  - id: post\n    name: Post\n    kind: CONTENT\n"
+        "    fields: [{name: text, type: STRING}, {name: score, type: NUMBER}]\n"
+        "    hiddenFields: [%s]\n"
+    )
+    _, errors = parse_text(text % "score, nope")
+    assert [str(e) for e in errors] == ["itemTypes[0].hiddenFields[1]: unknown field 'nope'"]
+    document, errors = parse_text(text % "score")
+    assert not errors
+    apply_document(document)
+    assert ItemType.objects.get(pk="post").hidden_fields == ["score"]
+    document, _ = parse_text(export_yaml())
+    plan = apply_document(document, dry_run=True)
+    assert plan.lines()[-1].startswith("Plan: 0 to create, 0 to change")

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from coop.catalog.items import ItemRef
+from coop.catalog.models import ItemType
 from coop.enforcement.models import ActionExecution
 from coop.review.comments import CommentRefused, add_comment, comments_for
 from coop.review.context import job_context
@@ -180,3 +181,15 @@ def test_context_of_an_item_without_data(catalog, people):
     assert ctx.reports == []
     assert {a.id for a in ctx.actions} >= {"ban", "label"}
     decide(job.pk, people["manager"], DecisionInput([ActionChoice("ban")]))
+
+
+def test_hidden_fields_are_never_shown(catalog, people):
+    ItemType.objects.filter(pk="post").update(hidden_fields=["deleted", "internalScore"])
+    submission = post("p-h", deleted=False)
+    submission.data["internalScore"] = 0.97  # data the schema does not name, hidden too
+    submission.save(update_fields=["data"])
+    ctx = job_context(rule_job(submission, queue()), people["manager"])
+    assert "deleted" not in {f["name"] for f in ctx.item.fields}
+    assert "deleted" not in ctx.item.data
+    assert "internalScore" not in ctx.item.data
+    assert ctx.item.data["text"] == "hello"

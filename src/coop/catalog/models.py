@@ -42,6 +42,8 @@ class ItemType(ConfigObject):
     fields = models.JSONField(default=list)
     # {"creatorId": "author", ...}: role name -> field name
     roles = models.JSONField(default=dict)
+    # Fields never shown to reviewers (e.g. internal scores, contact details).
+    hidden_fields = ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
     class Meta(ConfigObject.Meta):
         pass

@@ -208,12 +208,15 @@ def _latest(refs: set[ItemRef]) -> dict[ItemRef, ItemSubmission]:
 def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]) -> ItemView:
     item_type = item_types.get(ref.item_type_id)
     data = sub.data if sub is not None and isinstance(sub.data, dict) else {}
+    hidden = set(item_type.hidden_fields) if item_type else set()
+    if hidden:  # never shown to reviewers, not even as unnamed data
+        data = {name: value for name, value in data.items() if name not in hidden}
     created_field = (item_type.roles or {}).get("createdAt") if item_type else None
     created = data.get(created_field) if created_field else None
     return ItemView(
         ref=ref,
         item_type=item_type,
-        fields=list(item_type.fields) if item_type else [],
+        fields=[f for f in item_type.fields if f.get("name") not in hidden] if item_type else [],
         data=data,
         submission_id=sub.pk if sub else None,
         submitted_at=sub.submitted_at if sub else None,

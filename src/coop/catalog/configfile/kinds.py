@@ -81,11 +81,14 @@ class ItemTypes(Kind):
 
     def to_dict(self, o: ItemType) -> Canonical:
         raw = {"id": o.id, "name": o.name, "description": o.description, "kind": o.kind}
-        return _normalize(schema.item_type, {**raw, "fields": o.fields, "roles": o.roles})
+        return _normalize(
+            schema.item_type,
+            {**raw, "fields": o.fields, "roles": o.roles, "hiddenFields": o.hidden_fields},
+        )
 
     def assign(self, o: ItemType, data: Canonical) -> None:
         o.name, o.description, o.kind = data["name"], data["description"], data["kind"]
-        o.fields, o.roles = data["fields"], data["roles"]
+        o.fields, o.roles, o.hidden_fields = data["fields"], data["roles"], data["hiddenFields"]
 
     def export(self, state: dict[str, Canonical]) -> list[Any]:
         out = []

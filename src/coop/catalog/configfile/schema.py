@@ -291,6 +291,7 @@ ITEM_TYPE: Spec = {
     "kind": (enum("CONTENT", "USER", "THREAD"), REQUIRED),
     "fields": (list_of(nested(FIELD)), []),
     "roles": (json_mapping, {}),
+    "hiddenFields": (list_of(name, unique=True), []),
 }
 PENALTIES = ("NONE", "LOW", "MEDIUM", "HIGH", "SEVERE")
 POLICY: Spec = {
@@ -512,6 +513,9 @@ def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
                 errors.append(ConfigError(f"{where}.{key}", f"{container} needs {key}: <scalar>"))
             if spec.get("type") != container and key in spec:
                 errors.append(ConfigError(f"{where}.{key}", f"only {container} fields take {key}"))
+    for i, hidden in enumerate(data.get("hiddenFields") or []):
+        if hidden is not None and hidden not in by_name:
+            errors.append(ConfigError(f"{path}.hiddenFields[{i}]", f"unknown field {hidden!r}"))
     roles = data.get("roles")
     for role, field_name in (roles or {}).items():
         where = f"{path}.roles.{role}"
