@@ -449,6 +449,24 @@ def test_invalidate_a_reporter_from_the_report_history(client, q, people):
 # --- Queue management --------------------------------------------------------------------
 
 
+def test_queue_form_sets_clear_other_reports(client, catalog, people):
+    login(client, people["manager"])
+    form = {"name": "Scams", "order": "FIFO", "clear_scope": "ALL_QUEUES"}
+    response = client.post(
+        "/queues/new",
+        {**form, "clear_disposition": "SAME_DECISION", "clear_trigger_actions": ["delete"]},
+    )
+    assert response.status_code == 302, response.content.decode()
+    queue = Queue.objects.get(pk="scams")
+    assert (queue.clear_disposition, queue.clear_scope) == ("SAME_DECISION", "ALL_QUEUES")
+    assert queue.clear_trigger_actions == ["delete"]
+    form_page = client.get("/queues/scams/edit")
+    assert form_page.context["form"].initial["clear_disposition"] == "SAME_DECISION"
+    client.post("/queues/scams/edit", {**form, "clear_disposition": ""})
+    queue.refresh_from_db()
+    assert queue.clear_disposition == ""
+
+
 def test_create_and_edit_a_queue(client, catalog, people):
     login(client, people["manager"])
     assert client.get("/queues/new").status_code == 200

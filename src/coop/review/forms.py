@@ -18,7 +18,7 @@ from coop.catalog.models import Action, Policy
 from coop.catalog.services import SaveResult
 from coop.review.audit import DecisionFilters
 from coop.review.decisions import ActionChoice, DecisionInput, DecisionRefused
-from coop.review.models import DecisionType, Queue, QueueOrder
+from coop.review.models import ClearDisposition, ClearScope, DecisionType, Queue, QueueOrder
 
 # ---------------------------------------------------------------------------------------------
 # Queues
@@ -39,6 +39,7 @@ FILE_KEYS = {
     "order": "order",
     "auto_close_deleted": "autoCloseDeleted",
     "appeals": "appeals",
+    "clear_trigger_actions": "clearOtherReports",
 }
 
 
@@ -71,6 +72,24 @@ class QueueForm(forms.Form):
         required=False,
         help_text="A claimed job whose item has the isDeleted role set is closed and skipped.",
     )
+    clear_disposition = forms.ChoiceField(
+        label="Clear other reports",
+        choices=ClearDisposition.choices,
+        required=False,
+        help_text="When a decision takes one of the trigger actions, the item's other pending "
+        "jobs are closed too, recorded under the deciding reviewer.",
+    )
+    clear_scope = forms.ChoiceField(
+        label="Other jobs in",
+        choices=ClearScope.choices,
+        initial=ClearScope.THIS_QUEUE,
+        required=False,
+    )
+    clear_trigger_actions = forms.MultipleChoiceField(
+        label="Trigger actions",
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
     appeals = forms.BooleanField(
         label="Appeals queue",
         required=False,
@@ -79,7 +98,8 @@ class QueueForm(forms.Form):
 
     def __init__(self, *args: Any, queue: Queue | None = None, **kwargs: Any):
         self.queue = queue
-        if queue is not None and "initial" not in kwargs and not args:
+        bound = (args[0] if args else kwargs.get("data")) is not None
+        if queue is not None and "initial" not in kwargs and not bound:
             kwargs["initial"] = {
                 "id": queue.pk,
                 "name": queue.name,
@@ -88,6 +108,9 @@ class QueueForm(forms.Form):
                 "hidden_actions": list(queue.hidden_actions),
                 "order": queue.order,
                 "auto_close_deleted": queue.auto_close_deleted,
+                "clear_disposition": queue.clear_disposition,
+                "clear_scope": queue.clear_scope,
+                "clear_trigger_actions": list(queue.clear_trigger_actions),
                 "appeals": queue.is_appeals,
             }
         super().__init__(*args, **kwargs)
@@ -97,9 +120,9 @@ class QueueForm(forms.Form):
             .order_by("email")
             .values_list("email", "name")
         ]
-        self.fields["hidden_actions"].choices = list(
-            Action.objects.order_by("builtin", "name").values_list("id", "name")
-        )
+        actions = list(Action.objects.order_by("builtin", "name").values_list("id", "name"))
+        self.fields["hidden_actions"].choices = actions
+        self.fields["clear_trigger_actions"].choices = actions
         if queue is not None:
             del self.fields["id"]
             self.fields["appeals"].disabled = True
@@ -128,6 +151,15 @@ class QueueForm(forms.Form):
             "order": d["order"],
             "autoCloseDeleted": d["auto_close_deleted"],
             "appeals": self.queue.is_appeals if self.queue else d["appeals"],
+            "clearOtherReports": (
+                {
+                    "disposition": d["clear_disposition"],
+                    "scope": d["clear_scope"] or ClearScope.THIS_QUEUE,
+                    "triggerActions": list(d["clear_trigger_actions"]),
+                }
+                if d["clear_disposition"]
+                else None
+            ),
         }
         if self.queue is not None:
             data["default"] = self.queue.is_default
