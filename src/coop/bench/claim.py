@@ -87,7 +87,25 @@ def seed() -> dict:
         summaries = queues_for(user)
         timings.append((time.perf_counter() - started) * 1000)
     assert len(summaries) == QUEUES, len(summaries)
-    return {"queues_for_ms": statistics.median(timings[1:])}
+    return {
+        "queues_for_ms": statistics.median(timings[1:]),
+        "queues_page_ms": _queues_page_ms(user),
+    }
+
+
+def _queues_page_ms(user) -> float:
+    """The whole /queues page as the reviewer gets it: middleware, service and template."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    timings = []
+    for _ in range(7):
+        started = time.perf_counter()
+        response = client.get("/queues")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(timings[1:])
 
 
 def review(seconds: float, think_ms: float, processes: int) -> dict:
@@ -233,12 +251,13 @@ def run(seconds: float = 20.0, think_ms: float = 200.0) -> Result:
             "already_decided": sum(r["already"] for r in results),
             "decided_jobs": decided,
             "queues_for_ms": seeded["queues_for_ms"],
+            "queues_page_ms": seeded["queues_page_ms"],
         },
         targets={
             "claim_p95_ms": "< 20",
             "decision_p95_ms": "< 50",
             "double_claims": "< 1",
-            "queues_for_ms": "< 200",
+            "queues_page_ms": "< 200",
         },
     )
 
