@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +31,8 @@ from coop.enforcement.models import (
     ExecutionSource,
 )
 from coop.enforcement.strikes import add_strike, policy_weights, user_strike_total
-from coop.enforcement.tasks import DELIVERY_BATCH, deliver
+from coop.enforcement.tasks import send_later
 from coop.ingest.models import ItemSubmission
-from coop.queueing import in_transaction
 from coop.review.models import JobSource
 from coop.review.routing import route_and_enqueue
 
@@ -496,36 +493,12 @@ def create_delivery(
     return delivery
 
 
-_pending_sends: ContextVar[list[str] | None] = ContextVar("pending_sends", default=None)
-
-
-@contextmanager
-def outbox_batch() -> Iterator[None]:
-    """Send the deliveries created inside the block with as few tasks as possible.
-
-    Without it every execute_actions call defers its own task; a worker evaluating a batch
-    of items would otherwise queue one task per item. Use inside the transaction.
-    """
-    token = _pending_sends.set([])
-    try:
-        yield
-        ids = _pending_sends.get() or []
-        for start in range(0, len(ids), DELIVERY_BATCH):
-            in_transaction(deliver).defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
-    finally:
-        _pending_sends.reset(token)
-
-
 def _outbox(deliveries: list[Delivery]) -> None:
+    """Store the deliveries and defer their sending, in batches, in the caller's transaction."""
     if not deliveries:
         return
     Delivery.objects.bulk_create(deliveries)
-    ids = [str(d.id) for d in deliveries]
-    pending = _pending_sends.get()
-    if pending is None:
-        in_transaction(deliver).defer(delivery_ids=ids)
-    else:
-        pending.extend(ids)
+    send_later([str(d.id) for d in deliveries])
 
 
 def resend(delivery_ids: Sequence[Any]) -> int:
@@ -544,10 +517,7 @@ def resend(delivery_ids: Sequence[Any]) -> int:
             next_attempt_at=timezone.now(),
             updated_at=timezone.now(),
         )
-        for start in range(0, len(rows), DELIVERY_BATCH):
-            in_transaction(deliver).defer(
-                delivery_ids=[str(pk) for pk in rows[start : start + DELIVERY_BATCH]]
-            )
+        send_later([str(pk) for pk in rows])
     return len(rows)
 
 

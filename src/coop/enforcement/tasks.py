@@ -26,5 +26,10 @@ def sweep_deliveries(timestamp: int) -> None:
     """Re-defer due deliveries that have no waiting task (e.g. a worker was killed mid-send)."""
     with transaction.atomic():
         ids = delivery.orphaned_due()
-        for start in range(0, len(ids), DELIVERY_BATCH):
-            in_transaction(deliver).defer(delivery_ids=ids[start : start + DELIVERY_BATCH])
+        send_later(ids)
+
+
+def send_later(delivery_ids: list[str]) -> None:
+    """Defer the sending of deliveries, DELIVERY_BATCH per task, in the caller's transaction."""
+    for start in range(0, len(delivery_ids), DELIVERY_BATCH):
+        in_transaction(deliver).defer(delivery_ids=delivery_ids[start : start + DELIVERY_BATCH])
