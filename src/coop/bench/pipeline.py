@@ -39,6 +39,7 @@ from coop.bench.harness import (
     worker,
 )
 from coop.bench.text import bank, corpus
+from coop.bench.text import texts as corpus_texts
 
 BATCH = 100
 E2E_MARKER = "e2e-marker"
@@ -152,15 +153,7 @@ def _geohash(rng: random.Random, length: int) -> str:
 def _texts(rng: random.Random, n: int) -> list[str]:
     """About 1 KB of ordinary sentences each (the clean corpus)."""
     _, _, negatives = corpus()
-    out = []
-    for _ in range(n):
-        parts, size = [], 0
-        while size < 1000:
-            sentence = rng.choice(negatives)["text"]
-            parts.append(sentence)
-            size += len(sentence) + 1
-        out.append(" ".join(parts)[:1000])
-    return out
+    return corpus_texts([], negatives, rng, n)
 
 
 def make_item(item_id: str, text: str, rng: random.Random) -> dict:

@@ -51,7 +51,7 @@ def texts(positives: list[dict], negatives: list[dict], rng: random.Random, n: i
     for i in range(n):
         parts: list[str] = []
         size = 0
-        if i % 10 == 0:
+        if positives and i % 10 == 0:
             parts.append(rng.choice(positives)["text"])
             size += len(parts[0]) + 1
         while size < TEXT_BYTES:
