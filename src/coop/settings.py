@@ -97,11 +97,11 @@ INSTALLED_APPS = [
     "coop.accounts",
     "coop.catalog",
     "coop.rules",
-    "coop.signals",
     "coop.ingest",
     "coop.enforcement",
     "coop.review",
     "coop.childsafety",
+    "coop.api",
 ]
 
 MIDDLEWARE = [

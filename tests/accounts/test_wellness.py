@@ -5,8 +5,8 @@ from django.db import IntegrityError, transaction
 
 from coop.accounts.models import ColorScheme, User
 from coop.accounts.services import AccountError, create_user, set_wellness_preferences
-from coop.catalog.services import save_object
-from coop.web.wellness import Wellness, effective_wellness, org_wellness
+from coop.accounts.wellness import Wellness, effective_wellness, org_wellness
+from coop.config.services import save_object
 
 pytestmark = pytest.mark.django_db
 

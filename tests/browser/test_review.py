@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from coop.accounts.services import active_signing_key, create_user
 from coop.catalog.models import Action, ItemType, Policy
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 from coop.enforcement.models import Delivery
 from coop.enforcement.tasks import deliver
 from coop.ingest.models import ItemSubmission

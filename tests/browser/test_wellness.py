@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from coop.accounts.services import create_user
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

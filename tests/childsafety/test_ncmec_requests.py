@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from coop.catalog.items import ItemRef
 from coop.childsafety.models import NcmecRequest
 from coop.childsafety.services import request_ncmec_review
+from coop.core.items import ItemRef
 
 pytestmark = pytest.mark.django_db
 

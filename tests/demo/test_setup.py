@@ -6,7 +6,7 @@ import pytest
 
 from coop.accounts.models import ApiKey, User
 from coop.accounts.services import authenticate_api_key
-from coop.catalog.configfile import parse_text
+from coop.config import parse_text
 from coop.demo import setup
 from coop.review.models import Queue
 

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 
 from coop.accounts.services import active_signing_key
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Action, ItemType, Policy
-from coop.catalog.services import save_object
+from coop.config.services import save_object
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from enforcement.receiver import Receiver
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from api.helpers import ApiClient, error_of
 from coop.accounts.models import Role, User
 from coop.enforcement.models import ActionExecution, Delivery, ExecutionSource
 from coop.enforcement.tasks import deliver
 from enforcement.conftest import submit
-from ingest.helpers import ApiClient, error_of
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, transaction
 
 from coop.accounts.models import Role, User
-from coop.catalog.items import ItemRef
 from coop.childsafety.models import NcmecRequest
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, Delivery, DeliveryStatus, ExecutionSource
 from coop.enforcement.services import (
     ActionError,

@@ -10,8 +10,8 @@ import pytest
 from django.db import connections, transaction
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Policy
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, ExecutionSource, StrikeRecord
 from coop.enforcement.services import ActionRequest, execute_actions
 from coop.enforcement.strikes import policy_weights, user_strike_total, user_strike_totals

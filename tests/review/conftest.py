@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from api.conftest import anonymous, api, item_types
 from coop.catalog.models import Action, ItemType, Policy
-from ingest.conftest import anonymous, api, item_types
 from review.factories import PLATFORM, user
 
 __all__ = ["anonymous", "api", "catalog", "item_types", "people"]

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from coop.accounts.models import Role, User
-from coop.catalog.items import ItemRef
-from coop.catalog.services import save_object
+from coop.config.services import save_object
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobSource, Queue, Report
 from coop.review.services import enqueue_for_review

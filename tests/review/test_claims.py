@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 from coop.review import claims
 from coop.review.claims import can_work, claim_next, queues_for, skip, star
 from coop.review.models import Decision, Job, JobKind, JobStatus, QueueOrder, Skip

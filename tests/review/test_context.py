@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import ItemType
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution
 from coop.review.comments import CommentRefused, add_comment, comments_for
 from coop.review.context import job_context

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
 from coop.childsafety.models import NcmecRequest
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, Delivery, StrikeRecord
 from coop.review.claims import claim_next
 from coop.review.decisions import (

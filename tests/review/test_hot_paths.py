@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 from coop.review.claims import claim_next
 from coop.review.decisions import DecisionInput, DecisionRefused, decide
 from coop.review.models import Decision, JobStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coop.catalog.services import delete_object, save_object
+from coop.config.services import delete_object, save_object
 from coop.review.models import Job, JobStatus, Queue
 from review.factories import post, rule_job
 

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from django.db import connection
 
+from api.helpers import ApiClient, error_of
 from coop.catalog.models import Action, OrgSettings, Policy
 from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.review.models import Appeal, Job, JobKind, JobSource, JobStatus, Queue, Report
-from ingest.helpers import ApiClient, error_of
 
 REPORT = "/api/v1/report"
 APPEAL = "/api/v1/report/appeal"

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from coop.catalog.models import ItemType
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 from coop.ingest.models import ItemSubmission
 from coop.review import claims
 from coop.review.comments import add_comment
@@ -529,7 +529,7 @@ def test_delete_confirms_and_names_the_routing_rules(client, q, job, people):
     assert response.status_code == 400
     assert "to-q" in response.content.decode()
     assert Queue.objects.filter(pk="q").exists()
-    from coop.catalog.services import delete_object
+    from coop.config.services import delete_object
 
     assert delete_object("routingRules", "to-q").ok
     assert client.post("/queues/q/delete").status_code == 302

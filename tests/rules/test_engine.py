@@ -11,9 +11,9 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from coop.catalog.configfile import apply_document, parse_text
 from coop.catalog.models import Bank, ConfigChange
-from coop.catalog.services import save_object
+from coop.config import apply_document, parse_text
+from coop.config.services import save_object
 from coop.enforcement.models import ActionExecution, Delivery
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobSource

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.rules.conditions import parse_condition
 from coop.rules.evaluator import (
     EvaluationContext,

@@ -8,12 +8,12 @@ import pygeohash
 import pytest
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Bank, BankEntry
+from coop.core.items import ItemRef
 from coop.enforcement.models import StrikeRecord
+from coop.rules.banks import DatabaseBankLoader, DatabaseSignalProvider
 from coop.rules.conditions import parse_condition
 from coop.rules.evaluator import EvaluationContext, Item, Outcome, evaluate, item_schema
-from coop.signals.banks import DatabaseBankLoader, DatabaseSignalProvider
 from coop.signals.builtin import BankUnavailable
 from coop.signals.registry import build_registry
 

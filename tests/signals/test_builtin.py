@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygeohash
 import pytest
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.rules.conditions import parse_condition
 from coop.rules.evaluator import EvaluationContext, Item, Outcome, evaluate, item_schema
 from coop.signals.builtin import (

@@ -1,7 +1,7 @@
 """The access-control matrix (accounts.md, quality.md): every console URL × every predefined role.
 
-The URLs come from the URL configuration (`coop.web.access.console_urls`), so a view added later
-is covered as soon as it is routed; a console view that is neither wrapped in
+The URLs come from the URL configuration (`coop.accounts.access.console_urls`), so a view added
+later is covered as soon as it is routed; a console view that is neither wrapped in
 `require_permission` nor marked `public_view` fails `test_every_console_url_declares_its_access`.
 """
 
@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.urls.converters import IntConverter, UUIDConverter
 
+from coop.accounts.access import console_urls
 from coop.accounts.permissions import PREDEFINED_ROLES
-from coop.web.access import console_urls
 
 PROTECTED = [u for u in console_urls() if u.access is not None]
 ROLES = sorted(PREDEFINED_ROLES)

@@ -7,8 +7,8 @@ from django.test import RequestFactory
 
 from coop.accounts.models import ColorScheme
 from coop.accounts.services import create_user, set_wellness_preferences
-from coop.catalog.services import save_object
-from coop.web.wellness import Wellness
+from coop.accounts.wellness import Wellness
+from coop.config.services import save_object
 
 TAG = Template("{% load wellness %}{% wellness_media url kind alt=alt wellness=wellness %}")
 IMAGE = "https://cdn.example.com/a.png"

@@ -5,10 +5,12 @@ import re
 import pytest
 
 from coop.accounts.models import ColorScheme, User
-from coop.catalog.configfile.schema import ConfigError
+from coop.accounts.wellness import Wellness
 from coop.catalog.models import ConfigChange
-from coop.catalog.services import current_settings, save_object
-from coop.web.wellness import OrgWellnessForm, PersonalWellnessForm, Wellness
+from coop.catalog.org_settings import org_settings
+from coop.config.schema import ConfigError
+from coop.config.services import save_object
+from coop.web.wellness_forms import OrgWellnessForm, PersonalWellnessForm
 
 ACCOUNT = "/account"
 ORG_PAGE = "/settings/wellness"
@@ -151,7 +153,7 @@ def test_org_defaults_need_manage_org(client, make_user, org_defaults, role):
     assert client.get(ORG_PAGE).status_code == 403
     data = {"blur_level": "0", "color_scheme": "NONE"}
     assert client.post(ORG_PAGE, data).status_code == 403
-    assert current_settings()["wellness"] == DEFAULTS.as_config()
+    assert org_settings()["wellness"] == DEFAULTS.as_config()
 
 
 def test_admin_sees_the_page_in_settings(admin_client, org_defaults):
@@ -167,12 +169,12 @@ def test_saving_org_defaults_goes_through_save_object(admin_client, org_defaults
     thresholds = [{"score": 3, "actions": []}]
     other = {"strikes": {"ttlDays": 30, "thresholds": thresholds}, "appeals": {"enabled": True}}
     assert save_object("settings", {**other, "wellness": DEFAULTS.as_config()}).ok
-    before = current_settings()
+    before = org_settings()
     changes = ConfigChange.objects.filter(kind="settings").count()
 
     response = admin_client.post(ORG_PAGE, {"blur_level": "6", "color_scheme": "SEPIA"})
     assert response.status_code == 302
-    settings = current_settings()
+    settings = org_settings()
     assert settings["wellness"] == {"blurLevel": 6, "colorScheme": "SEPIA", "muteVideo": False}
     assert {k: v for k, v in settings.items() if k != "wellness"} == {
         k: v for k, v in before.items() if k != "wellness"
@@ -191,7 +193,7 @@ def test_bad_org_input_is_refused_and_nothing_is_saved(admin_client, org_default
     assert response.status_code == 200
     assert response.content.decode().count('class="field field--invalid"') == 2
     assert ConfigChange.objects.count() == changes
-    assert current_settings()["wellness"] == DEFAULTS.as_config()
+    assert org_settings()["wellness"] == DEFAULTS.as_config()
 
 
 def test_pages_have_no_inline_script_or_style(admin_client, org_defaults):

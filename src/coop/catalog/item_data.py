@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from coop.catalog.field_types import EMPTY_STRING_IS_ABSENT, MEDIA_TYPES, FieldRole, FieldType
+from coop.core.field_types import EMPTY_STRING_IS_ABSENT, MEDIA_TYPES, FieldRole, FieldType
 
 # Column widths of the submission table's item references (ingest.ItemSubmission).
 MAX_ITEM_ID_LENGTH = 255

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 
-from coop.catalog.items import ItemRef
 from coop.childsafety.models import NcmecRequest, NcmecStatus
+from coop.core.items import ItemRef
 
 WAITING_REASON = (
     "Waiting for NCMEC review: the NCMEC review queue is not enabled in this version yet, "

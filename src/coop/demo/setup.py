@@ -7,7 +7,7 @@ from importlib import resources
 
 from django.db import transaction
 
-from coop.catalog.configfile import Plan, apply_document, parse_text
+from coop.config import Plan, apply_document, parse_text
 
 PLATFORM_PLACEHOLDER = "{{platform}}"
 API_KEY_NAME = "coop-demo"

@@ -19,10 +19,10 @@ from django.utils import timezone
 from coop.accounts.models import User
 from coop.catalog import builtins
 from coop.catalog.item_data import escape_pointer_token
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Action, ItemKind, ItemType, Policy
-from coop.catalog.services import current_settings
-from coop.childsafety.services import request_ncmec_review
+from coop.catalog.org_settings import org_settings
+from coop.core.items import ItemRef
+from coop.enforcement.builtin_actions import BuiltinCall, builtin
 from coop.enforcement.models import (
     ActionExecution,
     Delivery,
@@ -33,19 +33,13 @@ from coop.enforcement.models import (
 from coop.enforcement.strikes import add_strike, policy_weights, user_strike_total
 from coop.enforcement.tasks import send_later
 from coop.ingest.models import ItemSubmission
-from coop.review.models import JobSource
-from coop.review.routing import route_and_enqueue
+from coop.ingest.store import history_of
 
 logger = logging.getLogger(__name__)
 
 # Sources where no person or platform call waits for an answer: a built-in that cannot act
 # records why on the execution instead of failing the whole evaluation.
 AUTOMATED = {ExecutionSource.RULE, ExecutionSource.RETROACTION, ExecutionSource.STRIKE}
-JOB_SOURCES = {
-    ExecutionSource.RULE: JobSource.RULE,
-    ExecutionSource.RETROACTION: JobSource.RULE,
-    ExecutionSource.API: JobSource.API,
-}
 PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
     "STRING": (str,),
     "NUMBER": (int, float),
@@ -254,12 +248,7 @@ def _submission_and_user(
     submission_id = request.submission_id
     creator = submissions.get(submission_id) if submission_id is not None else None
     if submission_id is None:
-        latest = (
-            ItemSubmission.objects.filter(item_type_id=item.item_type_id, item_id=item.item_id)
-            .order_by("-submitted_at", "-id")
-            .values_list("id", "creator_id", "creator_type_id")
-            .first()
-        )
+        latest = history_of(item).values_list("id", "creator_id", "creator_type_id").first()
         if latest is not None:
             submission_id, creator = latest[0], latest[1:]
     if item_type.kind == ItemKind.USER:
@@ -356,7 +345,7 @@ def _apply_strikes(
     threshold_requests: list[ActionRequest] = []
     if not any(weight for weight, _, _ in heaviest.values()):
         return totals, threshold_requests
-    strike_settings = current_settings()["strikes"]
+    strike_settings = org_settings()["strikes"]
     for (event, user), (weight, policy_id, execution) in heaviest.items():
         if weight == 0:
             continue
@@ -440,13 +429,8 @@ def action_payload(item: _Prepared, catalog: _Catalog, strike_count: int | None)
 
 def _builtin(item: _Prepared, execution: ActionExecution) -> None:
     request = item.request
-    job_source = JOB_SOURCES.get(request.source, JobSource.MANUAL)
-    if item.action.id == builtins.MANUAL_REVIEW:
-        route_and_enqueue(
-            _review_target(request.item, item.submission_id), job_source, request.policy_ids
-        )
-        return
-    if item.user is None:
+    registered = builtin(item.action.id)
+    if registered.needs_user and item.user is None:
         reason = (
             f"{request.item.item_type_id}/{request.item.item_id} has no known author "
             "(no creatorId role value in its latest submission)."
@@ -456,24 +440,16 @@ def _builtin(item: _Prepared, execution: ActionExecution) -> None:
         execution.refused_reason = reason
         execution.save(update_fields=["refused_reason"])
         return
-    if item.action.id == builtins.MANUAL_REVIEW_AUTHOR:
-        route_and_enqueue(_review_target(item.user, None), job_source, request.policy_ids)
-    elif item.action.id == builtins.NCMEC:
-        request_ncmec_review(item.user, request.item, request.source)
-
-
-def _review_target(item: ItemRef, submission_id: int | None) -> ItemSubmission | ItemRef:
-    """The submission with the item's latest data, or only its reference when Coop has none."""
-    if submission_id is None:
-        submission_id = (
-            ItemSubmission.objects.filter(item_type_id=item.item_type_id, item_id=item.item_id)
-            .order_by("-submitted_at", "-id")
-            .values_list("id", flat=True)
-            .first()
+    registered.handler(
+        BuiltinCall(
+            action_id=item.action.id,
+            item=request.item,
+            submission_id=item.submission_id,
+            user=item.user,
+            source=request.source,
+            policy_ids=tuple(request.policy_ids),
         )
-    if submission_id is None:
-        return item
-    return ItemSubmission(pk=submission_id, item_id=item.item_id, item_type_id=item.item_type_id)
+    )
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:

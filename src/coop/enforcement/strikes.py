@@ -11,8 +11,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Policy
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, StrikeRecord
 
 ROOT_WEIGHT = 1

@@ -10,10 +10,10 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from coop.accounts.access import require_permission
 from coop.accounts.permissions import Permission
 from coop.enforcement import services
 from coop.enforcement.models import Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus
-from coop.web.access import require_permission
 
 PAGE_SIZE = 50
 

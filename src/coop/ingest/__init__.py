@@ -1,0 +1,1 @@
+"""The item submission store (app label `ingest`): what platforms sent, kept for every reader."""

@@ -34,6 +34,8 @@ from django.db.models import Count, Min
 
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
+from coop.catalog.org_settings import ncmec_queue_id
+from coop.core.items import ItemRef
 from coop.review.models import Job, JobKind, JobStatus, Queue, QueueOrder, QueueStar, Skip
 
 logger = logging.getLogger(__name__)
@@ -140,17 +142,14 @@ def claim_next(queue: Queue, user: User) -> Job | None:
 def _item_deleted(job: Job) -> bool:
     """Whether the job item's latest submission has the `isDeleted` role set to true."""
     from coop.catalog.models import ItemType
-    from coop.ingest.models import ItemSubmission
+    from coop.ingest.store import history_of
 
     item_type = ItemType.objects.filter(pk=job.item_type_id).only("roles").first()
     field = (item_type.roles or {}).get("isDeleted") if item_type else None
     if not field:
         return False
     latest = (
-        ItemSubmission.objects.filter(item_type_id=job.item_type_id, item_id=job.item_id)
-        .order_by("-submitted_at", "-id")
-        .values_list("data", flat=True)
-        .first()
+        history_of(ItemRef(job.item_id, job.item_type_id)).values_list("data", flat=True).first()
     )
     return isinstance(latest, dict) and latest.get(field) is True
 
@@ -210,21 +209,6 @@ def preview(queue: Queue, limit: int = 50) -> list[Job]:
 
 def may_see_child_safety(user: User) -> bool:
     return user.has_permission(Permission.VIEW_CHILD_SAFETY_DATA)
-
-
-def org_settings_data() -> dict:
-    """The stored organisation settings (OrgSettings.data); {} while none are stored."""
-    from coop.catalog.models import OrgSettings
-
-    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first()
-    return data if isinstance(data, dict) else {}
-
-
-def ncmec_queue_id(data: dict | None = None) -> str | None:
-    """The NCMEC queue (settings `ncmec.defaultQueue`), if one is set. `data`: the stored
-    OrgSettings.data when the caller already read it."""
-    ncmec = (org_settings_data() if data is None else data).get("ncmec")
-    return ncmec.get("defaultQueue") if isinstance(ncmec, dict) else None
 
 
 def can_work(

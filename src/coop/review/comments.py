@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from coop.accounts.models import User
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.review.models import Comment, Job
 
 MAX_COMMENT_LENGTH = 10_000

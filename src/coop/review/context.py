@@ -12,9 +12,9 @@ from django.db.models import Q
 
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Action, ItemKind, ItemType, Policy
-from coop.catalog.services import current_settings
+from coop.catalog.org_settings import org_settings
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution
 from coop.enforcement.strikes import user_strike_total
 from coop.ingest.models import ItemSubmission
@@ -119,7 +119,7 @@ class JobContext:
 
 def job_context(job: Job, user: User) -> JobContext:
     """The job page's data. Does not check access (callers use claims.can_work_job)."""
-    settings = current_settings()
+    settings = org_settings()
     ref = ItemRef(job.item_id, job.item_type_id)
     reports = list(Report.objects.filter(job=job).order_by("-reported_at", "-created_at"))
     appeals = list(Appeal.objects.filter(job=job).order_by("-appealed_at"))

@@ -22,14 +22,14 @@ from django.utils import timezone
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
-from coop.catalog.services import current_settings
-from coop.childsafety.services import request_ncmec_review
+from coop.catalog.org_settings import ncmec_queue_id, org_settings
+from coop.core.items import ItemRef
+from coop.enforcement.builtin_actions import BuiltinCall, builtin
 from coop.enforcement.models import DeliveryEvent, ExecutionSource
 from coop.enforcement.services import ActionError, ActionRequest, create_delivery, execute_actions
-from coop.ingest.models import ItemSubmission
-from coop.review.claims import can_work_job, holds_lease, ncmec_queue_id
+from coop.ingest.store import latest_for
+from coop.review.claims import can_work_job, holds_lease
 from coop.review.models import (
     ClearDisposition,
     ClearScope,
@@ -95,7 +95,7 @@ def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Deci
         if job.status != JobStatus.PENDING:
             raise AlreadyDecided("This job has already been decided.")
         stored = job.org_settings if isinstance(job.org_settings, dict) else {}
-        review_settings = current_settings(stored)
+        review_settings = org_settings(stored)
         ncmec_queue = ncmec_queue_id(stored)
         if not can_work_job(user, job, ncmec_queue=ncmec_queue, is_reviewer=job.is_reviewer):
             raise DecisionRefused("You are not allowed to review jobs of this queue.")
@@ -247,11 +247,7 @@ def subject_user(job: Job) -> ItemRef | None:
         return job_item(job)
     sub = job.submission
     if sub is None:
-        sub = (
-            ItemSubmission.objects.filter(item_type_id=job.item_type_id, item_id=job.item_id)
-            .order_by("-submitted_at", "-id")
-            .first()
-        )
+        sub = latest_for(job_item(job))
     if sub is not None and sub.creator_id and sub.creator_type_id:
         return ItemRef(sub.creator_id, sub.creator_type_id)
     return None
@@ -332,7 +328,10 @@ def _commit(
     if d.appeal is not None:
         components.append(_appeal(job, d.appeal, review_settings["appeals"]))
     if checked.ncmec_user is not None:
-        request_ncmec_review(checked.ncmec_user, item, ExecutionSource.REVIEW)
+        call = BuiltinCall(
+            builtins.NCMEC, item, job.submission_id, checked.ncmec_user, ExecutionSource.REVIEW, ()
+        )
+        builtin(builtins.NCMEC).handler(call)
         components.append(
             {"type": DecisionType.NCMEC, "itemRef": item, "userRef": checked.ncmec_user}
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobSource, Queue, Report
 from coop.review.services import default_appeals_queue, default_queue, enqueue_for_review

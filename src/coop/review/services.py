@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import (
     Decision,

@@ -4,9 +4,6 @@ from coop.review.views import decisions, jobs, queues
 
 urlpatterns = [
     path("queues", queues.queues, name="queues"),
-    path("queues/new", queues.queue_create, name="queue-create"),
-    path("queues/<str:queue_id>/edit", queues.queue_edit, name="queue-edit"),
-    path("queues/<str:queue_id>/delete", queues.queue_delete, name="queue-delete"),
     path("queues/<str:queue_id>/preview", queues.queue_preview, name="queue-preview"),
     path("queues/<str:queue_id>/star", queues.queue_star, name="queue-star"),
     path("queues/<str:queue_id>/review", queues.queue_review, name="queue-review"),

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, ExecutionSource
 from coop.enforcement.services import (
     ActionRequest,
@@ -24,6 +24,7 @@ from coop.enforcement.services import (
 )
 from coop.enforcement.strikes import user_strike_totals
 from coop.ingest.models import ItemSubmission
+from coop.rules.banks import DatabaseSignalProvider, strike_totals_known
 from coop.rules.evaluator import ConditionResult, EvaluationContext, Outcome, evaluate
 from coop.rules.limits import take_daily_slot
 from coop.rules.models import Environment, RuleStatus
@@ -34,7 +35,6 @@ from coop.rules.rulebook import (
     item_for,
     signal_provider,
 )
-from coop.signals.banks import DatabaseSignalProvider, strike_totals_known
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.rules.conditions import ConditionSet, FieldInput, Input, Leaf
 from coop.signals.registry import (
     FULL_ITEM,

@@ -14,9 +14,10 @@ from typing import Any
 
 from django.db import connection
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Bank, ItemType, Policy
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
+from coop.rules.banks import DatabaseSignalProvider
 from coop.rules.conditions import (
     CatalogView,
     ItemTypeInfo,
@@ -26,7 +27,6 @@ from coop.rules.conditions import (
 )
 from coop.rules.evaluator import CompiledCondition, Item, compile_condition, item_schema
 from coop.rules.models import RoutingKind, RoutingRule, Rule, RuleStatus
-from coop.signals.banks import DatabaseSignalProvider
 from coop.signals.registry import default_registry
 
 EVALUATED_STATUSES = (RuleStatus.LIVE, RuleStatus.BACKGROUND)

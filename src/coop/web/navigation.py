@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, resolve, reverse
 
-from coop.web.access import can_open
+from coop.accounts.access import can_open
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
-from coop.catalog.models import OrgSettings
+from coop.catalog.org_settings import stored_data
 from coop.childsafety.models import NcmecRequest, NcmecStatus
 from coop.ingest.models import ItemSubmission
 from coop.review.models import JobStatus, Queue
@@ -35,7 +35,7 @@ class Overview:
 
 
 def organisation_name() -> str:
-    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first() or {}
+    data = stored_data()
     return (data.get("organization") or {}).get("name") or DEFAULT_ORGANISATION_NAME
 
 

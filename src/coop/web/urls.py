@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coop.web.views import api_keys, auth, console, wellness
+from coop.web.views import api_keys, auth, console, queue_admin, wellness
 
 urlpatterns = [
     path("", console.overview, name="overview"),
@@ -14,6 +14,9 @@ urlpatterns = [
         name="settings-api-key-revoke",
     ),
     path("settings/api-keys/rotate", api_keys.rotate_key, name="settings-signing-key-rotate"),
+    path("queues/new", queue_admin.queue_form, name="queue-create"),
+    path("queues/<str:queue_id>/edit", queue_admin.queue_form, name="queue-edit"),
+    path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("settings/wellness", wellness.settings_wellness, name="settings-wellness"),
     path("account", wellness.account, name="account"),
     path(

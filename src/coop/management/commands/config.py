@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coop.catalog.configfile import ConfigSyntaxError, apply_document, export_yaml, parse_text
+from coop.config import ConfigSyntaxError, apply_document, export_yaml, parse_text
 
 
 class Command(BaseCommand):

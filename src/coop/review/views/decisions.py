@@ -6,11 +6,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
+from coop.accounts.access import require_permission
 from coop.accounts.permissions import Permission
 from coop.review.audit import decisions_csv, recent_decisions, skips_csv
 from coop.review.forms import DecisionFilterForm
 from coop.review.views import present
-from coop.web.access import require_permission
 
 PER_PAGE = 50
 

@@ -10,12 +10,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from coop.accounts.access import forbidden, require_permission
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Action, ItemType, Policy
-from coop.catalog.services import current_settings
+from coop.catalog.org_settings import org_settings
+from coop.core.items import ItemRef
 from coop.review import claims
 from coop.review.comments import CommentRefused, add_comment, comments_for
 from coop.review.context import JobContext, job_context
@@ -29,7 +30,6 @@ from coop.review.decisions import (
 from coop.review.forms import actions_for_type, parse_decision
 from coop.review.models import Job, JobKind, JobStatus, Queue
 from coop.review.views import present
-from coop.web.access import forbidden, require_permission
 
 MAX_SHORTCUT_ACTIONS = 9
 
@@ -56,7 +56,7 @@ def may_view(user: User, job: Job) -> bool:
 
 def may_skip(user: User) -> bool:
     """Skip is offered unless the settings hide it from non-admins."""
-    return not current_settings()["review"]["hideSkipForNonAdmins"] or user.has_permission(
+    return not org_settings()["review"]["hideSkipForNonAdmins"] or user.has_permission(
         Permission.MANAGE_ORG
     )
 

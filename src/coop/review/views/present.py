@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 from django.urls import NoReverseMatch, reverse
 from django.utils.timesince import timesince
 
+from coop.accounts.templatetags.wellness import safe_media_url
 from coop.catalog.models import ItemType
 from coop.ingest.models import ItemSubmission
-from coop.web.templatetags.wellness import safe_media_url
 
 VIDEO_EXTENSION = re.compile(r"\.(mp4|webm|mov|m4v|ogv|mkv)(?:[?#]|$)", re.IGNORECASE)
 TEXT_TYPES = {"STRING", "ID", "POLICY_ID", "EMAIL_ADDRESS", "IP_ADDRESS", "GEOHASH"}

@@ -3,7 +3,7 @@
 `LocalSignalProvider` is the evaluator's `SignalProvider`: declarations come from a registry
 (built-ins and plugins), implementations from the built-ins bound to `Resources` (compiled
 banks, strike totals) or from the plugin that declared the signal. The Django-backed provider
-is `coop.signals.banks.DatabaseSignalProvider`.
+is `coop.rules.banks.DatabaseSignalProvider`.
 """
 
 from __future__ import annotations

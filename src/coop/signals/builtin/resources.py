@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, compile_areas
 from coop.signals.text import InvalidPattern, Matcher, Mode, SimilarityBank, TextBank
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from coop.catalog.items import ItemRef
+from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, find_area
 from coop.signals.builtin.resources import inline_areas, inline_matcher, inline_similarity
 from coop.signals.registry import Matched, SignalCall, SignalFunction, SignalOutput

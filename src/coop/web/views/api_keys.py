@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
+from coop.accounts.access import require_permission
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
 from coop.accounts.services import (
@@ -19,7 +20,6 @@ from coop.accounts.services import (
     revoke_api_key,
     rotate_signing_key,
 )
-from coop.web.access import require_permission
 from coop.web.forms import ApiKeyForm
 
 PUBLIC_KEY_FILENAME = "coop-webhook-public-key.pem"

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from coop.web.access import public_view
+from coop.accounts.access import public_view
 from coop.web.forms import LoginForm
 
 # One message for every failure, so the form never tells whether an account exists.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from coop.web.access import require_permission
+from coop.accounts.access import require_permission
 from coop.web.navigation import SETTINGS, links_for, navigation_for
 from coop.web.overview import overview_for
 

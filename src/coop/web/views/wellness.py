@@ -7,16 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
+from coop.accounts.access import require_permission
 from coop.accounts.permissions import Permission
 from coop.accounts.services import set_wellness_preferences
-from coop.web.access import require_permission
-from coop.web.wellness import (
-    OrgWellnessForm,
-    PersonalWellnessForm,
-    effective_wellness,
-    org_wellness,
-    save_org_wellness,
-)
+from coop.accounts.wellness import effective_wellness, org_wellness
+from coop.web.wellness_forms import OrgWellnessForm, PersonalWellnessForm, save_org_wellness
 
 SAMPLE_IMAGE = "coop/wellness-sample.svg"
 SAMPLE_VIDEO = "coop/wellness-sample.webm"

@@ -1,4 +1,4 @@
-"""Platform API v1 (api.md). Handlers are thin: parsing is ninja's, work is in services."""
+"""Platform API v1 (api.md). Handlers are thin: parsing is ninja's, the work is in intake."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from procrastinate.exceptions import ConnectorException
 
-from coop.catalog.items import ItemRef
-from coop.catalog.models import Policy
-from coop.enforcement.services import ActionError, run_api_action
-from coop.enforcement.strikes import user_strike_total
-from coop.ingest import services
-from coop.ingest.auth import ApiKeyAuth, LimitedJsonParser
-from coop.ingest.errors import (
+from coop.api.auth import ApiKeyAuth, LimitedJsonParser
+from coop.api.errors import (
     AUTHENTICATION,
     INVALID_INPUT,
     NOT_FOUND,
@@ -29,7 +24,7 @@ from coop.ingest.errors import (
     pointer_from_loc,
     service_unavailable,
 )
-from coop.ingest.schemas import (
+from coop.api.schemas import (
     ActionAccepted,
     ActionIn,
     ActionsTriggered,
@@ -46,6 +41,11 @@ from coop.ingest.schemas import (
     ReportIn,
     ReportStatus,
 )
+from coop.catalog.models import Policy
+from coop.core.items import ItemRef
+from coop.enforcement.services import ActionError, run_api_action
+from coop.enforcement.strikes import user_strike_total
+from coop.api import intake
 from coop.review.services import report_state
 from coop.rules.sync import BudgetExceeded, evaluate_within
 
@@ -67,7 +67,7 @@ ERRORS = {status: ErrorsOut for status in (400, 401, 413, 429, 500, 503)}
 @api.post("/items/async/", response={202: ItemsAccepted, **ERRORS}, summary="Submit items")
 def items_async(request: HttpRequest, payload: ItemsIn):
     """Store the items and enqueue their rule evaluation in one transaction; 202 = durable."""
-    return Status(202, {"submissionIds": services.submit_items(payload.items)})
+    return Status(202, {"submissionIds": intake.submit_items(payload.items)})
 
 
 @api.post(
@@ -83,10 +83,10 @@ def content(request: HttpRequest, payload: ContentIn):
     evaluation completes in the background; an answer is never a partial result.
     """
     if not payload.sync:
-        services.submit_content(payload)
+        intake.submit_content(payload)
         return HttpResponse(status=202)
     budget = settings.COOP_SYNC_BUDGET_MS / 1000
-    submission_ids = services.submit_content(payload, evaluate_after=budget)
+    submission_ids = intake.submit_content(payload, evaluate_after=budget)
     try:
         triggered = evaluate_within(submission_ids, budget)
     except BudgetExceeded:
@@ -102,7 +102,7 @@ def content(request: HttpRequest, payload: ContentIn):
 @api.post("/report", response={201: ReportCreated, **ERRORS}, summary="Report an item")
 def report(request: HttpRequest, payload: ReportIn):
     """Store the report and its items and put the item in a review job (new or merged)."""
-    return Status(201, {"reportId": services.submit_report(payload).pk})
+    return Status(201, {"reportId": intake.submit_report(payload).pk})
 
 
 @api.post(
@@ -110,7 +110,7 @@ def report(request: HttpRequest, payload: ReportIn):
 )
 def appeal(request: HttpRequest, payload: AppealIn):
     """Queue an appeal for review; repeating an appealId is a no-op. 409 if appeals are off."""
-    services.submit_appeal(payload)
+    intake.submit_appeal(payload)
     return HttpResponse(status=204)
 
 

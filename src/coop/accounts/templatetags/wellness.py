@@ -12,7 +12,7 @@ import re
 
 from django import template
 
-from coop.web.wellness import Wellness, wellness_for
+from coop.accounts.wellness import Wellness, wellness_for
 
 register = template.Library()
 

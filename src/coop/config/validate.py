@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from coop.catalog.configfile.kinds import Canonical
-from coop.catalog.configfile.schema import ConfigError, Errors, parameter_value_error
+from coop.config.kinds import Canonical
+from coop.config.schema import ConfigError, Errors, parameter_value_error
 from coop.rules.conditions import CatalogView, ItemTypeInfo, RuleKind, validate_condition
 from coop.signals.registry import SignalRegistry
 

@@ -9,8 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from coop.ingest.api import api
-from coop.ingest.errors import (
+from coop.api.errors import (
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     ApiError,
@@ -18,6 +17,7 @@ from coop.ingest.errors import (
     internal_error,
     service_unavailable,
 )
+from coop.api.handlers import api
 
 
 def api_boundary(view):

@@ -16,7 +16,7 @@ from ninja.security import APIKeyHeader
 
 from coop.accounts.models import ApiKey
 from coop.accounts.services import authenticate_api_key
-from coop.ingest.errors import PAYLOAD_TOO_LARGE, RATE_LIMITED, ApiError, pointer_from_loc
+from coop.api.errors import PAYLOAD_TOO_LARGE, RATE_LIMITED, ApiError, pointer_from_loc
 
 # Strings PostgreSQL cannot store (NUL) or UTF-8 cannot encode (lone surrogates) can only
 # arrive as \u escapes, so the body is searched for these before walking the parsed strings.

@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from coop.accounts.models import User
 from coop.catalog.builtins import BUILTIN_ACTIONS
-from coop.catalog.configfile.document import FILE_VERSION, Document
-from coop.catalog.configfile.kinds import BY_KEY, KINDS, Canonical
-from coop.catalog.configfile.schema import ConfigError, Errors
-from coop.catalog.configfile.validate import Context, State, validate_state
-from coop.catalog.configfile.yamlio import dump_yaml
 from coop.catalog.models import ChangeOperation, ConfigChange, OrgSettings, Policy
+from coop.config.document import FILE_VERSION, Document
+from coop.config.kinds import BY_KEY, KINDS, Canonical
+from coop.config.schema import ConfigError, Errors
+from coop.config.validate import Context, State, validate_state
+from coop.config.yamlio import dump_yaml
 from coop.review.models import Appeal, Job, JobStatus, Queue, Report
 from coop.signals.registry import SignalRegistry, default_registry
 

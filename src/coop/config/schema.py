@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from coop.catalog.builtins import RESERVED_PREFIX
-from coop.catalog.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
+from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
+from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
 
@@ -438,53 +439,49 @@ ROUTING_RULE: Spec = {
     "condition": (condition, REQUIRED),
 }
 THRESHOLD: Spec = {"score": (integer(1), REQUIRED), "actions": (list_of(action_ref), REQUIRED)}
+
+
+def settings_block(checks: dict[str, Check], defaults: dict[str, Any]) -> tuple[Check, Any]:
+    """A block of `settings`: its keys' checks, with the defaults of coop.catalog.org_settings
+    (the one place they are written) for each key and for the block as a whole."""
+    assert checks.keys() == defaults.keys(), "every settings key needs a check and a default"
+    return nested({key: (check, defaults[key]) for key, check in checks.items()}), defaults
+
+
 SETTINGS: Spec = {
-    "appeals": (
-        nested(
-            {
-                "enabled": (boolean, False),
-                "callbackUrl": (nullable(url), None),
-                "headers": (headers, {}),
-                "body": (json_mapping, {}),
-            }
-        ),
-        {"enabled": False, "callbackUrl": None, "headers": {}, "body": {}},
-    ),
-    "review": (
-        nested(
-            {
-                "requirePolicyForDecisions": (boolean, False),
-                "requireReasonOnAction": (boolean, False),
-                "requireReasonOnIgnore": (boolean, False),
-                "hideSkipForNonAdmins": (boolean, False),
-                "ignoreCallbackUrl": (nullable(url), None),
-            }
-        ),
+    "appeals": settings_block(
         {
-            "requirePolicyForDecisions": False,
-            "requireReasonOnAction": False,
-            "requireReasonOnIgnore": False,
-            "hideSkipForNonAdmins": False,
-            "ignoreCallbackUrl": None,
+            "enabled": boolean,
+            "callbackUrl": nullable(url),
+            "headers": headers,
+            "body": json_mapping,
         },
+        SETTINGS_DEFAULTS["appeals"],
     ),
-    "strikes": (
-        nested({"ttlDays": (integer(1), 90), "thresholds": (list_of(nested(THRESHOLD)), [])}),
-        {"ttlDays": 90, "thresholds": []},
+    "review": settings_block(
+        {
+            "requirePolicyForDecisions": boolean,
+            "requireReasonOnAction": boolean,
+            "requireReasonOnIgnore": boolean,
+            "hideSkipForNonAdmins": boolean,
+            "ignoreCallbackUrl": nullable(url),
+        },
+        SETTINGS_DEFAULTS["review"],
     ),
-    "wellness": (
-        nested(
-            {
-                "blurLevel": (integer(0, 6), 0),
-                "colorScheme": (enum("NONE", "GRAYSCALE", "SEPIA"), "NONE"),
-                "muteVideo": (boolean, False),
-            }
-        ),
-        {"blurLevel": 0, "colorScheme": "NONE", "muteVideo": False},
+    "strikes": settings_block(
+        {"ttlDays": integer(1), "thresholds": list_of(nested(THRESHOLD))},
+        SETTINGS_DEFAULTS["strikes"],
     ),
-    "partialItems": (
-        nested({"endpoint": (nullable(url), None), "headers": (headers, {})}),
-        {"endpoint": None, "headers": {}},
+    "wellness": settings_block(
+        {
+            "blurLevel": integer(0, 6),
+            "colorScheme": enum("NONE", "GRAYSCALE", "SEPIA"),
+            "muteVideo": boolean,
+        },
+        SETTINGS_DEFAULTS["wellness"],
+    ),
+    "partialItems": settings_block(
+        {"endpoint": nullable(url), "headers": headers}, SETTINGS_DEFAULTS["partialItems"]
     ),
 }
 NCMEC: Spec = {

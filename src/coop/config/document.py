@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from coop.catalog.configfile import schema
-from coop.catalog.configfile.kinds import KINDS, Canonical
-from coop.catalog.configfile.schema import ConfigError, Errors
+from coop.config import schema
+from coop.config.kinds import KINDS, Canonical
+from coop.config.schema import ConfigError, Errors
 
 FILE_VERSION = 1
 TOP_LEVEL = ("version", *(kind.key for kind in KINDS))

@@ -14,9 +14,9 @@ from django.db import models
 from django.utils import timezone
 
 from coop.accounts.models import User
-from coop.catalog.configfile import schema
-from coop.catalog.field_types import FieldRole
 from coop.catalog.models import Action, Bank, BankEntry, ItemType, OrgSettings, Policy
+from coop.config import schema
+from coop.core.field_types import FieldRole
 from coop.review.models import ClearDisposition, ClearScope, Queue
 from coop.rules.models import RoutingKind, RoutingRule, Rule
 
@@ -462,11 +462,3 @@ KINDS: tuple[Kind, ...] = (
     Ncmec(),
 )
 BY_KEY: dict[str, Kind] = {kind.key: kind for kind in KINDS}
-
-
-def current_settings(data: dict | None = None) -> Canonical:
-    """The organisation's settings with every default filled in (config.md `settings`).
-    `data`: the stored OrgSettings.data when the caller already read it."""
-    if data is None:
-        return BY_KEY["settings"].load()["settings"]
-    return _normalize(schema.nested(schema.SETTINGS), data.get("settings") or {})

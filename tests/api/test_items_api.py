@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from api.helpers import ApiClient, error_of, post_item
 from coop.accounts.models import ApiKey
 from coop.accounts.services import revoke_api_key
 from coop.enforcement.models import StrikeRecord
 from coop.ingest.models import ItemSubmission, SubmissionSource
-from ingest.helpers import ApiClient, error_of, post_item
 
 ITEMS = "/api/v1/items/async/"
 INVALID = ["/errors/invalid-user-input"]
@@ -253,8 +253,8 @@ def test_actual_body_size_is_checked_when_no_length_is_declared(settings):
     """Under ASGI a body may arrive without Content-Length; its real size is checked too."""
     from django.test import RequestFactory
 
-    from coop.ingest.auth import LimitedJsonParser
-    from coop.ingest.errors import ApiError
+    from coop.api.auth import LimitedJsonParser
+    from coop.api.errors import ApiError
 
     settings.COOP_MAX_BODY_BYTES = 100
     request = RequestFactory().post(ITEMS, data=b"{}", content_type="application/json")
@@ -342,12 +342,12 @@ def test_wrong_method_is_405_envelope(api, method, path):
 def test_internal_errors_are_500_envelopes_with_logged_request_id(
     api, item_types, monkeypatch, caplog
 ):
-    from coop.ingest import services
+    from coop.api import intake
 
     def boom(items):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "submit_items", boom)
+    monkeypatch.setattr(intake, "submit_items", boom)
     response = api.post(ITEMS, {"items": [post_item()]})
     assert response.status_code == 500
     error = error_of(response)

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
-from coop.catalog.items import ItemRef
 from coop.catalog.models import Bank, BankEntry, BankKind
+from coop.core.items import ItemRef
 from coop.signals.builtin import BankData, BankUnavailable, CompiledBanks, LocalSignalProvider
 from coop.signals.registry import SignalRegistry, default_registry
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
 
+from coop.api.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
+from coop.api.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
 from coop.catalog.item_data import ItemDataError, ItemSchema, schemas_for
 from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
-from coop.ingest.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
+from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission, SubmissionSource
-from coop.ingest.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
+from coop.ingest.store import NewSubmission, insert_submissions, latest_for
 from coop.queueing import in_transaction
 from coop.review.models import Appeal, JobSource, Report
 from coop.review.routing import route_and_enqueue
@@ -32,22 +32,6 @@ class _Incoming:
     type_id: str
     data: dict[str, Any]
     partial: bool = False
-
-
-class NewSubmission(NamedTuple):
-    """A validated submission row before insert; its field order is the INSERT's (one JSON array
-    per row), and it is much cheaper to build than a model instance on the hot path."""
-
-    item_id: str
-    item_type_id: str
-    item_type_version: int
-    data: dict[str, Any]
-    source: str
-    creator_id: str | None
-    creator_type_id: str | None
-    thread_id: str | None
-    thread_type_id: str | None
-    ip_address: str | None
 
 
 def load_schemas(type_ids: Iterable[str]) -> dict[str, ItemSchema]:
@@ -174,32 +158,6 @@ def _replace_pointer(error: ErrorItem, old: str, new: str) -> ErrorItem:
     return ErrorItem(error.status, error.type, error.title, error.detail, pointer)
 
 
-# One statement for the whole batch with a single JSON parameter (one row = one JSON array):
-# far cheaper on the client than bulk_create's one bound array per column, which dominated the
-# ingest profile.
-_INSERT_SUBMISSIONS = """
-INSERT INTO ingest_itemsubmission (
-    item_id, item_type_id, item_type_version, data, source, creator_id, creator_type_id,
-    thread_id, thread_type_id, ip_address, submitted_at
-)
-SELECT r->>0, r->>1, (r->>2)::integer, r->3, r->>4, r->>5, r->>6, r->>7, r->>8,
-       (r->>9)::inet, %s
-FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS t(r, n)
-ORDER BY n
-RETURNING id
-"""
-
-
-def insert_submissions(rows: list[NewSubmission]) -> list[int]:
-    """Insert `rows` in one statement; their ids, in order."""
-    if not rows:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SUBMISSIONS, [timezone.now(), json.dumps(rows)])
-        # Ids come from one sequence in insertion order (ORDER BY n), so sorted ids are row order.
-        return sorted(pk for (pk,) in cursor.fetchall())
-
-
 def _store_and_enqueue(rows: list[NewSubmission], evaluate_after: float | None = None) -> list[int]:
     options = {"schedule_in": {"seconds": evaluate_after}} if evaluate_after else {}
     with transaction.atomic():
@@ -222,11 +180,7 @@ def _main_item(
         raise ApiError.invalid(
             "Unknown item type", f"No item type has the id {item.typeId!r}.", f"{pointer}/typeId"
         )
-    latest = (
-        ItemSubmission.objects.filter(item_type_id=item.typeId, item_id=item.id)
-        .order_by("-submitted_at", "-id")
-        .first()
-    )
+    latest = latest_for(ItemRef(item.id, item.typeId))
     if latest is None:
         raise ApiError.invalid(
             "Unknown item",

@@ -241,7 +241,7 @@ rules:
 
 @pytest.mark.django_db
 def test_hidden_fields_must_exist_and_round_trip():
-    from coop.catalog.configfile import apply_document, export_yaml, parse_text
+    from coop.config import apply_document, export_yaml, parse_text
 
     text = (
         "itemTypes:\n  - id: post\n    name: Post\n    kind: CONTENT\n"

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from coop.accounts.models import User
-from coop.catalog.configfile.document import parse_document
-from coop.catalog.configfile.engine import Change, apply_document
-from coop.catalog.configfile.kinds import BY_KEY, current_settings
-from coop.catalog.configfile.schema import ConfigError
+from coop.config.document import parse_document
+from coop.config.engine import Change, apply_document
+from coop.config.kinds import BY_KEY
+from coop.config.schema import ConfigError
 
 SOURCE_CONSOLE = "console"
 ROUTING_KINDS = ("routingRules", "appealRoutingRules")
@@ -104,7 +104,6 @@ def _relative(errors: list[ConfigError], prefix: str) -> list[ConfigError]:
 
 __all__ = [
     "SaveResult",
-    "current_settings",
     "delete_object",
     "reorder_routing_rules",
     "save_object",

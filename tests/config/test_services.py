@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from coop.catalog.models import Bank, ConfigChange, Policy
-from coop.catalog.services import current_settings, delete_object, save_object
+from coop.catalog.org_settings import org_settings
+from coop.config.services import delete_object, save_object
 from coop.rules.models import Rule
 
 pytestmark = pytest.mark.django_db
@@ -82,16 +83,16 @@ def test_policy_with_parent_and_cycles():
 
 
 def test_settings_defaults_and_save():
-    assert current_settings()["strikes"] == {"ttlDays": 90, "thresholds": []}
+    assert org_settings()["strikes"] == {"ttlDays": 90, "thresholds": []}
     result = save_object("settings", {"strikes": {"ttlDays": 30}})
     assert result.ok
-    assert current_settings()["strikes"]["ttlDays"] == 30
+    assert org_settings()["strikes"]["ttlDays"] == 30
     result = save_object("settings", {"wellness": {"blurLevel": 9}})
     assert [str(e) for e in result.errors] == ["wellness.blurLevel: must be from 0 to 6"]
 
 
 def test_routing_rules_keep_their_place_and_can_be_reordered():
-    from coop.catalog.services import reorder_routing_rules
+    from coop.config.services import reorder_routing_rules
     from coop.rules.models import RoutingRule
 
     save_object("itemTypes", POST)

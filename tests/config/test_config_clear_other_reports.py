@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from coop.catalog.models import ConfigChange
-from coop.catalog.services import save_object
+from coop.config.services import save_object
 from coop.review.models import ClearDisposition, ClearScope, Queue
 
 from .test_config_apply import db_snapshot
@@ -136,7 +136,7 @@ def test_trigger_actions_must_exist_and_appeals_queues_are_refused(run_config):
 @pytest.mark.django_db
 def test_the_order_of_reviewers_in_a_file_is_not_a_change():
     from coop.accounts.services import create_user
-    from coop.catalog.configfile import apply_document, parse_text
+    from coop.config import apply_document, parse_text
 
     for email in ("b@example.com", "a@example.com"):
         create_user(email, "Moderator")

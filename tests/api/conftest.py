@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.helpers import ApiClient
 from coop.catalog.models import ItemType
-from ingest.helpers import ApiClient
 
 POST_FIELDS = [
     {"name": "text", "type": "STRING", "required": True},

@@ -1,15 +1,15 @@
 """Configuration as code: the YAML file format, its validation, plan, apply and export.
 
 See docs/configuration.md for the format. `coop config apply|export` and the console's
-single-object saves (coop.catalog.services) share this package's code path.
+single-object saves (coop.config.services) share this package's code path.
 """
 
 from __future__ import annotations
 
-from coop.catalog.configfile.document import Document, parse_document
-from coop.catalog.configfile.engine import Plan, apply_document, export_yaml
-from coop.catalog.configfile.schema import ConfigError
-from coop.catalog.configfile.yamlio import ConfigSyntaxError, load_yaml
+from coop.config.document import Document, parse_document
+from coop.config.engine import Plan, apply_document, export_yaml
+from coop.config.schema import ConfigError
+from coop.config.yamlio import ConfigSyntaxError, load_yaml
 
 
 def parse_text(text: str) -> tuple[Document, list[ConfigError]]:

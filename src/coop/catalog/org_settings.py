@@ -1,0 +1,93 @@
+"""The organisation's settings (config.md `settings` and `ncmec`), read in one place.
+
+OrgSettings.data holds the blocks exactly as the configuration file spells them. Every reader
+goes through `org_settings()`, which fills in the defaults below; the file schema
+(coop.config.schema) takes its defaults from the same `DEFAULTS`, so a file that omits a key
+and the database always agree.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, TypedDict
+
+from coop.catalog.models import OrgSettings
+
+
+class AppealSettings(TypedDict):
+    enabled: bool
+    callbackUrl: str | None
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class ReviewSettings(TypedDict):
+    requirePolicyForDecisions: bool
+    requireReasonOnAction: bool
+    requireReasonOnIgnore: bool
+    hideSkipForNonAdmins: bool
+    ignoreCallbackUrl: str | None
+
+
+class StrikeSettings(TypedDict):
+    ttlDays: int
+    thresholds: list[dict[str, Any]]  # {threshold, actions, policies?}, highest first wins
+
+
+class WellnessSettings(TypedDict):
+    blurLevel: int
+    colorScheme: str
+    muteVideo: bool
+
+
+class PartialItemsSettings(TypedDict):
+    endpoint: str | None
+    headers: dict[str, str]
+
+
+class Settings(TypedDict):
+    appeals: AppealSettings
+    review: ReviewSettings
+    strikes: StrikeSettings
+    wellness: WellnessSettings
+    partialItems: PartialItemsSettings
+
+
+DEFAULTS: Settings = {
+    "appeals": {"enabled": False, "callbackUrl": None, "headers": {}, "body": {}},
+    "review": {
+        "requirePolicyForDecisions": False,
+        "requireReasonOnAction": False,
+        "requireReasonOnIgnore": False,
+        "hideSkipForNonAdmins": False,
+        "ignoreCallbackUrl": None,
+    },
+    "strikes": {"ttlDays": 90, "thresholds": []},
+    "wellness": {"blurLevel": 0, "colorScheme": "NONE", "muteVideo": False},
+    "partialItems": {"endpoint": None, "headers": {}},
+}
+
+
+def stored_data() -> dict[str, Any]:
+    """OrgSettings.data as stored (both blocks, file spelling); {} while nothing is stored."""
+    data = OrgSettings.objects.filter(pk=1).values_list("data", flat=True).first()
+    return data if isinstance(data, dict) else {}
+
+
+def org_settings(data: dict[str, Any] | None = None) -> Settings:
+    """The `settings` block with every default filled in. `data`: OrgSettings.data when the
+    caller already read it (e.g. in the same query as a locked row)."""
+    if data is None:
+        data = stored_data()
+    stored = data.get("settings") if isinstance(data.get("settings"), dict) else {}
+    merged: dict[str, Any] = {}
+    for block, defaults in DEFAULTS.items():
+        given = stored.get(block)
+        merged[block] = {**copy.deepcopy(defaults), **(given if isinstance(given, dict) else {})}
+    return merged  # type: ignore[return-value]
+
+
+def ncmec_queue_id(data: dict[str, Any] | None = None) -> str | None:
+    """The NCMEC queue (`ncmec.defaultQueue`), if one is set."""
+    ncmec = (stored_data() if data is None else data).get("ncmec")
+    return ncmec.get("defaultQueue") if isinstance(ncmec, dict) else None

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class SignalsConfig(AppConfig):
-    name = "coop.signals"
-    label = "signals"
