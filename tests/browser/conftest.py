@@ -1,7 +1,7 @@
 """Browser tests: the real console in Debian's headless Chromium, driven by Playwright.
 
 Playwright's own browser download does not work here, so the system `chromium` is used;
-without it these tests are skipped (CI installs it).
+without it these tests are skipped locally, and fail under CI (CI=true), which must run them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="session")
 def browser():
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+        message = "chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must run the browser tests")
+        pytest.skip(message)
     # Playwright's sync API runs an event loop; Django must allow sync DB calls beside it.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from django.db import connection
 
@@ -29,9 +31,13 @@ def _no_leftover_tasks(request):
 
 
 @pytest.fixture
-def receiver(db):
+def receiver(db, request):
+    """A test that asks for the receiver itself must reach it (or say `expect_no_calls()`);
+    through `catalog` it is only the actions' callback address."""
     with Receiver(active_signing_key().public_pem) as server:
         yield server
+    if "receiver" in inspect.signature(request.node.function).parameters:
+        server.check_calls()
     assert all(r.signature_valid for r in server.requests), "a request had a bad signature"
 
 

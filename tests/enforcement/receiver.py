@@ -50,6 +50,7 @@ class Receiver:
         self.requests: list[Received] = []
         self.script: list[Reply] = []
         self.arrived = threading.Event()
+        self.calls_expected = True
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,6 +90,18 @@ class Receiver:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def expect_no_calls(self) -> None:
+        """Declare that this test must not reach the platform (the fixture then checks that);
+        otherwise a receiver that was never called fails the test."""
+        self.calls_expected = False
+
+    def check_calls(self) -> None:
+        if self.calls_expected:
+            assert self.requests, "the receiver was never called"
+        else:
+            assert not self.requests, f"the receiver was called: {self.requests[0].path}"
+        assert all(r.signature_valid for r in self.requests), "a request had a bad signature"
 
     def __enter__(self) -> Receiver:
         self.thread.start()

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -324,6 +324,18 @@ def test_sync_content_past_its_budget_is_503_and_evaluation_still_completes(api)
     while ItemSubmission.objects.get(pk=submission.pk).evaluated_at is None:
         assert time.monotonic() < deadline, "the evaluation never completed"
         time.sleep(0.05)
-    time.sleep(0.3)  # let its thread close its database connection
+    # Its thread closes its database connection once done: wait for that before going on.
+    while _other_connections():
+        assert time.monotonic() < deadline, "the evaluation thread kept its connection"
+        time.sleep(0.05)
     evaluate_now([submission.pk], "LIVE")  # the worker's delayed task finds nothing left to do
     assert ActionExecution.objects.filter(submission_id=submission.pk).count() == 2
+
+
+def _other_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
