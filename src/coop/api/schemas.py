@@ -14,6 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coop.catalog.item_data import MAX_ITEM_ID_LENGTH, MAX_TYPE_ID_LENGTH
 
+# Bounds on every free string and list (quality.md: attacker-controlled input costs work linear
+# in its size, and bounded). Item data is bounded by COOP_MAX_STRING_LENGTH and the body limit.
+MAX_REASON_LENGTH = 5000  # report and appeal reasons, action notes
+MAX_THREAD_ITEMS = 500  # reportedItemThread, reportedItemsInThread
+MAX_ADDITIONAL_ITEMS = 100  # additionalItems of reports and appeals
+MAX_REFERENCES = 100  # actionsTaken, violatingPolicies, policyIds
+
 ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH)]
 TypeId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
 ConfigId = Annotated[str, Field(min_length=1, max_length=MAX_TYPE_ID_LENGTH)]
@@ -27,7 +34,7 @@ class ItemIn(BaseModel):
     id: ItemId
     typeId: TypeId
     data: dict[str, Any]
-    typeVersion: str | None = Field(
+    typeVersion: Annotated[str, Field(max_length=MAX_TYPE_ID_LENGTH)] | None = Field(
         None,
         description="Accepted for compatibility; data is validated against the current version.",
     )
@@ -90,7 +97,7 @@ class Reporter(BaseModel):
 
 class ReportReason(BaseModel):
     policyId: ConfigId | None = None
-    reason: str | None = None
+    reason: Annotated[str, Field(max_length=MAX_REASON_LENGTH)] | None = None
     csam: bool = False
 
 
@@ -113,10 +120,12 @@ class ReportIn(BaseModel):
     reportedForReason: ReportReason | None = None
     reportedItem: MaybeDataItemIn
     reportedItemThread: list[DataItemIn] = Field(
-        default_factory=list, description="Validated leniently (schema variant partial)."
+        default_factory=list,
+        max_length=MAX_THREAD_ITEMS,
+        description="Validated leniently (schema variant partial).",
     )
-    reportedItemsInThread: list[ItemRef] = Field(default_factory=list)
-    additionalItems: list[DataItemIn] = Field(default_factory=list)
+    reportedItemsInThread: list[ItemRef] = Field(default_factory=list, max_length=MAX_THREAD_ITEMS)
+    additionalItems: list[DataItemIn] = Field(default_factory=list, max_length=MAX_ADDITIONAL_ITEMS)
 
 
 class ReportCreated(BaseModel):
@@ -166,10 +175,10 @@ class AppealIn(BaseModel):
     appealedBy: ItemRef
     appealedAt: datetime
     actionedItem: MaybeDataItemIn
-    actionsTaken: list[ConfigId] = Field(min_length=1)
-    appealReason: str | None = None
-    violatingPolicies: list[PolicyRef] = Field(default_factory=list)
-    additionalItems: list[DataItemIn] = Field(default_factory=list)
+    actionsTaken: list[ConfigId] = Field(min_length=1, max_length=MAX_REFERENCES)
+    appealReason: Annotated[str, Field(max_length=MAX_REASON_LENGTH)] | None = None
+    violatingPolicies: list[PolicyRef] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    additionalItems: list[DataItemIn] = Field(default_factory=list, max_length=MAX_ADDITIONAL_ITEMS)
 
 
 class ActionIn(BaseModel):
@@ -191,10 +200,10 @@ class ActionIn(BaseModel):
     actionId: ConfigId
     itemId: ItemId
     itemTypeId: TypeId
-    policyIds: list[ConfigId] = Field(default_factory=list)
+    policyIds: list[ConfigId] = Field(default_factory=list, max_length=MAX_REFERENCES)
     actorId: ItemId | None = Field(None, description="A Coop user's id or email.")
     parameters: dict[str, Any] = Field(default_factory=dict)
-    note: Annotated[str, Field(max_length=5000)] = ""
+    note: Annotated[str, Field(max_length=MAX_REASON_LENGTH)] = ""
 
 
 class ActionAccepted(BaseModel):
