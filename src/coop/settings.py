@@ -210,6 +210,8 @@ LOGGING = {
 }
 
 # --- Coop's own limits and behaviour (README: Configuration) ---
+# Outgoing calls to private, loopback or link-local addresses (coop.outbound): development only.
+COOP_FETCH_ALLOW_PRIVATE = os.environ.get("COOP_FETCH_ALLOW_PRIVATE", "") == "1"
 COOP_MAX_BODY_BYTES = env_int("COOP_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = COOP_MAX_BODY_BYTES
 COOP_MAX_BATCH = env_int("COOP_MAX_BATCH", 1000)

@@ -14,7 +14,7 @@ from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from enforcement.receiver import Receiver
 
-SECRET_ENV = "COOP_TEST_WEBHOOK_TOKEN"
+SECRET_ENV = "SECRET_TEST_WEBHOOK_TOKEN"
 
 
 @pytest.fixture(autouse=True)

@@ -160,19 +160,19 @@ def test_resend_all_dead(receiver):
 
 
 def test_missing_secret_is_not_sent_and_retried(receiver, monkeypatch):
-    monkeypatch.delenv("COOP_NOT_SET", raising=False)
+    monkeypatch.delenv("SECRET_NOT_SET", raising=False)
     with transaction.atomic():
         delivery = create_delivery(
             DeliveryEvent.IGNORE,
             f"{receiver.url}/x",
-            {"Authorization": {"secret": "COOP_NOT_SET"}},
+            {"Authorization": {"secret": "SECRET_NOT_SET"}},
             {"id": "1"},
         )
     delivery = attempt_now(delivery)
     assert delivery.status == DeliveryStatus.FAILED
-    assert "COOP_NOT_SET" in delivery.last_error
+    assert "SECRET_NOT_SET" in delivery.last_error
     assert receiver.requests == []
-    monkeypatch.setenv("COOP_NOT_SET", "now-set")
+    monkeypatch.setenv("SECRET_NOT_SET", "now-set")
     assert attempt_now(delivery).status == DeliveryStatus.DELIVERED
     assert receiver.requests[0].headers["authorization"] == "now-set"
 

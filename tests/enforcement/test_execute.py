@@ -76,7 +76,7 @@ def test_rule_action_body_is_exact_and_signed(catalog):
     assert request.headers["x-static"] == "yes"
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
-    assert delivery.headers["Authorization"] == {"secret": "COOP_TEST_WEBHOOK_TOKEN"}
+    assert delivery.headers["Authorization"] == {"secret": "SECRET_TEST_WEBHOOK_TOKEN"}
     assert b"s3cret" not in bytes(delivery.body)
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from coop.enforcement.models import Delivery, DeliveryAttempt, DeliveryStatus
 from coop.enforcement.signer import sign_all
+from coop.outbound import guarded_client, header_problem, secret_problem
 
 EXCERPT_BYTES = 1024
 MAX_READ_BYTES = 64 * 1024
@@ -37,7 +38,7 @@ def _client() -> httpx.Client:
     """One client (connection pool) per worker thread, reused across deliveries."""
     client = getattr(_local, "client", None)
     if client is None:
-        client = httpx.Client(follow_redirects=False, trust_env=False)
+        client = guarded_client()
         _local.client = client
     return client
 
@@ -59,22 +60,31 @@ class Outcome:
         return code is None or code in (408, 429) or code >= 500
 
 
-class MissingSecret(Exception):
+class UnsendableHeaderError(Exception):
     pass
 
 
 def resolve_headers(headers: dict) -> dict[str, str]:
-    """Header values with `{"secret": NAME}` replaced by the environment variable NAME."""
+    """Header values with `{"secret": NAME}` replaced by the environment variable NAME.
+
+    The configuration schema refuses bad names, values and secrets on save; they are checked
+    again here because a secret's value only exists at send time."""
     resolved = {}
     for name, value in headers.items():
         if isinstance(value, dict):
-            secret = os.environ.get(value["secret"])
+            variable = value["secret"]
+            problem = secret_problem(variable)
+            if problem:
+                raise UnsendableHeaderError(f"header {name!r}: {problem}")
+            secret = os.environ.get(variable)
             if secret is None:
-                raise MissingSecret(
-                    f"header {name!r} needs the environment variable {value['secret']}, "
-                    "which is not set"
+                raise UnsendableHeaderError(
+                    f"header {name!r} needs the environment variable {variable}, which is not set"
                 )
             value = secret
+        problem = header_problem(name, value)
+        if problem:
+            raise UnsendableHeaderError(f"header {name!r} {problem}")
         resolved[name] = value
     return resolved
 
@@ -85,7 +95,7 @@ def send(row: Delivery, signature: str) -> Outcome:
     body = bytes(row.body)
     try:
         headers = resolve_headers(row.headers)
-    except MissingSecret as exc:
+    except UnsendableHeaderError as exc:
         return Outcome(None, str(exc), "", None)
     headers.update(
         {
