@@ -46,7 +46,7 @@ def test_navigation_is_gated_by_permission(client, make_user):
         "Account",
     ]
     client.force_login(make_user("External Moderator"))
-    assert nav_labels(client.get("/").content.decode()) == [
+    assert nav_labels(client.get("/", follow=True).content.decode()) == [
         "Overview",
         "Review Console",
         "Account",
@@ -99,6 +99,17 @@ def test_overview_counts(client, make_user):
     analyst = client.get("/").context["overview"]
     assert analyst.queues is None
     assert analyst.items_today == 1
+
+
+def test_the_root_is_the_queues_page_for_users_without_review_data(client, make_user):
+    """review.md: `/` is the overview, or the queues page for users without VIEW_MRT_DATA."""
+    client.force_login(make_user("External Moderator"))
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/queues"
+    for role in ["Admin", "Moderator", "Analyst"]:
+        client.force_login(make_user(role))
+        assert client.get("/").status_code == 200, role
 
 
 def test_settings_index_lists_what_the_role_may_open(client, make_user):
