@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+# How long a stop waits for the children (longer than web's and worker's GRACE_SECONDS),
+# before it kills them.
 STOP_TIMEOUT_SECONDS = 40
 FIRST_ADMIN_EMAIL = "admin@example.com"
 
