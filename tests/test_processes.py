@@ -207,3 +207,31 @@ def test_users_that_died_are_forgotten_and_reused_pids_are_not_taken_for_them(tm
     assert json.loads((tmp_path / embedded.STARTS_FILE).read_text()) == {
         str(me.pid): me.create_time()
     }
+
+
+def test_serve_stopped_while_it_prepares_stops_the_server_too(tmp_path):
+    """SIGTERM during the migrations: the preparing child is stopped, then the server."""
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "coop", "serve", "--port", str(free_port())],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+
+        def preparing() -> bool:
+            assert serve.poll() is None, "serve exited"
+            return any(
+                "--prepare" in child.cmdline() for child in psutil.Process(serve.pid).children()
+            )
+
+        _wait_until(preparing, 60, "serve never started preparing")
+        postmaster = psutil.Process(_postmaster_pid(tmp_path / "pg"))
+        group = _group(serve.pid)
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 0
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+    _wait_until(lambda: not _alive(postmaster), 30, "PostgreSQL was left running")
+    _wait_until(lambda: not any(_alive(p) for p in group), 30, "a process of serve was left")
