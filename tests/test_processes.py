@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,16 @@ import pytest
 from coop.bench.harness import free_port
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left_behind(tmp_path):
+    """When a test fails, the PostgreSQL it left running (the bug) does not outlive it."""
+    yield
+    for process in psutil.process_iter(["cmdline"]):
+        if str(tmp_path) in " ".join(process.info["cmdline"] or []):
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
 
 
 def _env(data_dir, **extra) -> dict[str, str]:
