@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import claim, ingest, pipeline, text
+from coop.bench import claim, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -12,6 +12,7 @@ SCENARIOS = {
     "evaluate": pipeline.run_evaluate,
     "e2e": pipeline.run_e2e,
     "claim": claim.run,
+    "memory": memory.run,
 }
 
 

@@ -1,17 +1,21 @@
+"""`coop serve`'s Django part: migrations, the first administrator or the demo, and the plan
+of the processes to run. The supervising process (coop.cli.serve) runs this as a child with
+`--prepare FD` and receives the plan as JSON on that file descriptor; called without it (e.g.
+`call_command("serve")`) the command also runs the children itself."""
+
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-STOP_TIMEOUT_SECONDS = 40
+from coop.cli import PREPARE, run_children
+
 FIRST_ADMIN_EMAIL = "admin@example.com"
 
 
@@ -33,6 +37,7 @@ class Command(BaseCommand):
             default=None,
             help="port of the demo's fake platform (default: --port + 1)",
         )
+        parser.add_argument(PREPARE, type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args, host: str, port: int, demo: bool = False, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -41,32 +46,23 @@ class Command(BaseCommand):
         else:
             self._first_admin()
             demo_children = []
-        # Children inherit DATABASE_URL: this process owns the embedded server, if any,
-        # and stops it when it exits after them.
         coop = [sys.executable, "-m", "coop"]
-        children = [
-            subprocess.Popen([*coop, "web", "--host", host, "--port", str(port)]),
-            subprocess.Popen([*coop, "worker"]),
-        ]
-        children += [subprocess.Popen(command, env=env) for command, env in demo_children]
-        stopping = False
-
-        def request_stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        self.stdout.write(f"Coop is running at http://{host}:{port}/  (Ctrl-C to stop)")
-
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.2)
-        failed = [child for child in children if child.poll() not in (None, 0)]
-        self._stop(children)
-        if failed and not stopping:
-            self.stderr.write("A Coop process exited unexpectedly; everything was stopped.")
-            sys.exit(1)
-        self.stdout.write("Coop stopped.")
+        plan = {
+            # Children inherit DATABASE_URL: the supervising process owns the embedded
+            # server, if any, and stops it when it exits after them.
+            "children": [
+                ([*coop, "web", "--host", host, "--port", str(port)], {}),
+                ([*coop, "worker"], {}),
+                *demo_children,
+            ],
+            "message": f"Coop is running at http://{host}:{port}/  (Ctrl-C to stop)",
+        }
+        plan_fd = options.get("prepare")
+        if plan_fd is None:
+            sys.exit(run_children(plan))
+        self.stdout.flush()
+        with os.fdopen(plan_fd, "w") as plan_file:
+            json.dump(plan, plan_file)
 
     def _first_admin(self) -> None:
         """A fresh development install gets an administrator, so the console can be opened."""
@@ -88,7 +84,7 @@ class Command(BaseCommand):
         self, host: str, port: int, platform_port: int | None
     ) -> list[tuple[list[str], dict[str, str]]]:
         """Set up the demo in the database, print the credentials; returns the commands (and
-        environments) of the fake platform and the feeder."""
+        additions to the environment) of the fake platform and the feeder."""
         from coop.demo import feeder, platform
         from coop.demo.setup import set_up
 
@@ -111,22 +107,10 @@ class Command(BaseCommand):
         return [
             (
                 [*python, "coop.demo.platform", "--port", str(platform_port)],
-                {**os.environ, platform.PEMS_ENV: json.dumps(demo.public_pems)},
+                {platform.PEMS_ENV: json.dumps(demo.public_pems)},
             ),
             (
                 [*python, "coop.demo.feeder", "--url", f"http://{local}:{port}"],
-                {**os.environ, feeder.API_KEY_ENV: demo.api_key},
+                {feeder.API_KEY_ENV: demo.api_key},
             ),
         ]
-
-    def _stop(self, children: list[subprocess.Popen]) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+# On SIGTERM or Ctrl-C uvicorn stops accepting connections and lets the requests in flight
+# finish for up to this many seconds (then cancels them). `coop serve` waits longer.
+GRACE_SECONDS = 20
 
 
 class Command(BaseCommand):
@@ -21,6 +27,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host: str, port: int, workers: int, **options):
+        # Once it has shut down gracefully uvicorn raises the signal that stopped it again,
+        # with the handler it found: with the default one the process would die of SIGTERM
+        # (or print a KeyboardInterrupt). Stopping when asked is success: exit 0, also when
+        # the signal comes before uvicorn has taken over the signals.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _stopped)
         uvicorn.run(
             "coop.asgi:application",
             host=host,
@@ -30,6 +42,10 @@ class Command(BaseCommand):
             loop="asyncio",
             lifespan="off",
             access_log=False,
-            timeout_graceful_shutdown=20,
+            timeout_graceful_shutdown=GRACE_SECONDS,
             log_level="warning",
         )
+
+
+def _stopped(signum, frame) -> None:
+    sys.exit(0)

@@ -5,6 +5,13 @@ import os
 from django.core.management.base import BaseCommand
 from procrastinate.contrib.django import app
 
+# On SIGTERM or Ctrl-C the worker takes no new task and lets the running ones finish for up to
+# this many seconds; then procrastinate cancels the async ones, but a sync task (a thread)
+# cannot be cancelled and is still waited for: what bounds those is the caller's kill (serve's
+# STOP_TIMEOUT_SECONDS, systemd's or Kubernetes' stop timeout). A task cut short by a kill is
+# retried once the dead worker's heartbeat is stale (coop.tasks.retry_stalled_jobs).
+GRACE_SECONDS = 30
+
 
 class Command(BaseCommand):
     help = "Run a background worker (rule evaluation, webhook delivery, periodic tasks)."
@@ -23,5 +30,5 @@ class Command(BaseCommand):
             app.run_worker(
                 concurrency=concurrency,
                 install_signal_handlers=True,
-                shutdown_graceful_timeout=30,
+                shutdown_graceful_timeout=GRACE_SECONDS,
             )
