@@ -22,7 +22,7 @@ from coop.review.claims import claim_next
 from coop.review.decisions import ActionChoice, DecisionInput, decide
 from coop.review.models import Decision, JobKind
 from coop.review.skips import skip
-from review.factories import post, queue, rule_job
+from factories import post, queue, rule_job
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from coop.review.models import Decision, Job, JobKind, JobStatus, QueueOrder, Sk
 from coop.review.queues import queues_for, star
 from coop.review.skips import skip
 from coop.review.visibility import may_work_queue as can_work
-from review.factories import post, queue, report, rule_job
+from factories import post, queue, report, rule_job
 
 pytestmark = pytest.mark.django_db
 

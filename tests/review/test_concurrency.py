@@ -13,7 +13,7 @@ from coop.review.claims import claim_next
 from coop.review.decisions import DecisionInput, decide
 from coop.review.errors import AlreadyDecidedError
 from coop.review.models import Decision, Job, JobStatus
-from review.factories import post, queue, rule_job, user
+from factories import post, queue, rule_job, user
 
 THREADS = 20
 JOBS = 200

@@ -16,7 +16,7 @@ from coop.review.decisions import ActionChoice, DecisionInput, decide
 from coop.review.models import Appeal, JobSource
 from coop.review.services import default_appeals_queue, enqueue_for_review
 from coop.rules.models import Rule, RuleExecution
-from review.factories import post, queue, report, rule_job, set_review
+from factories import post, queue, report, rule_job, set_review
 
 pytestmark = pytest.mark.django_db
 

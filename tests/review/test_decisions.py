@@ -26,7 +26,7 @@ from coop.review.models import (
     Report,
 )
 from coop.review.services import default_appeals_queue, enqueue_for_review
-from review.factories import PLATFORM, post, queue, report, rule_job, set_appeals, set_review
+from factories import PLATFORM, post, queue, report, rule_job, set_appeals, set_review
 
 pytestmark = pytest.mark.django_db
 

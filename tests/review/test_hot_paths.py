@@ -11,7 +11,7 @@ from coop.review.claims import claim_next
 from coop.review.decisions import DecisionInput, decide
 from coop.review.errors import DecisionRefusedError
 from coop.review.models import Decision, JobStatus
-from review.factories import post, queue, rule_job
+from factories import post, queue, rule_job
 
 pytestmark = pytest.mark.django_db
 

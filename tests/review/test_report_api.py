@@ -15,7 +15,7 @@ from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.review.claims import claim_next
 from coop.review.models import Appeal, Job, JobKind, JobSource, JobStatus, Queue, Report
 from coop.review.visibility import may_view_job
-from review.factories import user
+from factories import user
 
 REPORT = "/api/v1/report"
 APPEAL = "/api/v1/report/appeal"

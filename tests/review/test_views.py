@@ -17,7 +17,7 @@ from coop.review.comments import add_comment
 from coop.review.decisions import DecisionInput, decide
 from coop.review.models import Appeal, Comment, Decision, Job, JobSource, JobStatus, Queue, Skip
 from coop.review.services import default_appeals_queue, enqueue_for_review
-from review.factories import post, queue, report, rule_job, set_review
+from factories import post, queue, report, rule_job, set_review
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from coop.review.errors import DecisionRefusedError
 from coop.review.models import Decision, Report
 from coop.review.queues import queues_for
 from coop.rules.models import RuleExecution
-from review.factories import post, queue, report, rule_job
+from factories import post, queue, report, rule_job
 
 pytestmark = pytest.mark.django_db
 

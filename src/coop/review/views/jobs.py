@@ -61,10 +61,20 @@ def _next_queue(request: HttpRequest, job: Job) -> str:
     return job.queue_id
 
 
+def _held_by_another(job: Job, user) -> bool:
+    """Another reviewer holds the pending job (managers may decide it anyway)."""
+    return (
+        job.status == JobStatus.PENDING
+        and job.lease_owner_id is not None
+        and not holds_lease(job, user)
+        and not user.has_permission(Permission.EDIT_MRT_QUEUES)
+    )
+
+
 @require_permission(Permission.VIEW_MRT, methods=("POST",))
 def job_decide(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _get_job(job_id)
-    if not may_work_job(request.user, job):
+    if not may_work_job(request.user, job) or _held_by_another(job, request.user):
         return forbidden(request)
     next_queue = _next_queue(request, job)
     try:
