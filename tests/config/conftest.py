@@ -12,9 +12,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coop.yaml"
 @pytest.fixture
 def moderator(db):
     """The reviewer named in examples/coop.yaml must exist before the example is applied."""
-    from coop.accounts.models import Role, User
+    from factories import user
 
-    return User.objects.create_user("mod@example.com", role=Role.objects.get(name="Moderator"))
+    return user("mod@example.com", "Moderator")
 
 
 @pytest.fixture

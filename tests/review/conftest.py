@@ -7,7 +7,7 @@ from django.db import connection
 
 from api.conftest import anonymous, api, item_types
 from coop.catalog.models import Action, ItemType, Policy
-from review.factories import PLATFORM, user
+from factories import PLATFORM, user
 
 __all__ = ["anonymous", "api", "catalog", "item_types", "people"]
 

@@ -18,10 +18,11 @@ from coop.review.audit import (
     recent_decisions,
     skips_csv,
 )
-from coop.review.claims import claim_next, skip
+from coop.review.claims import claim_next
 from coop.review.decisions import ActionChoice, DecisionInput, decide
 from coop.review.models import Decision, JobKind
-from review.factories import post, queue, rule_job
+from coop.review.skips import skip
+from factories import post, queue, rule_job
 
 pytestmark = pytest.mark.django_db
 

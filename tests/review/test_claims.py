@@ -9,10 +9,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from coop.config.services import save_object
-from coop.review import claims
-from coop.review.claims import can_work, claim_next, queues_for, skip, star
+from coop.review import claims, queues, visibility
+from coop.review.claims import claim_next
 from coop.review.models import Decision, Job, JobKind, JobStatus, QueueOrder, Skip
-from review.factories import post, queue, report, rule_job
+from coop.review.queues import queues_for, star
+from coop.review.skips import skip
+from coop.review.visibility import may_work_queue as can_work
+from factories import post, queue, report, rule_job
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +128,7 @@ def test_pending_count_oldest_and_preview(catalog, people):
     claim_next(q, people["mod"])
     assert claims.pending_count(q) == 60
     assert claims.oldest_pending_at(q) == jobs[0].created_at
-    previewed = claims.preview(q)
+    previewed = queues.preview(q)
     assert [j.pk for j in previewed] == [j.pk for j in jobs[:50]]
     assert Job.objects.exclude(lease_owner=None).count() == 1  # preview claims nothing
     assert claims.oldest_pending_at(queue("empty")) is None
@@ -155,7 +158,7 @@ def test_ncmec_queue_and_jobs_need_child_safety_permission(catalog, people):
     (job,) = jobs_in(q, 1)
     Job.objects.filter(pk=job.pk).update(kind=JobKind.NCMEC)
     assert claim_next(q, people["mod"]) is None
-    assert not claims.can_work_job(people["mod"], Job.objects.get(pk=job.pk))
+    assert not visibility.may_work_job(people["mod"], Job.objects.get(pk=job.pk))
     assert claim_next(q, people["cs"]).pk == job.pk
 
 

@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 
 from coop.review.claims import claim_next
-from coop.review.decisions import AlreadyDecided, DecisionInput, decide
+from coop.review.decisions import DecisionInput, decide
+from coop.review.errors import AlreadyDecidedError
 from coop.review.models import Decision, Job, JobStatus
-from review.factories import post, queue, rule_job, user
+from factories import post, queue, rule_job, user
 
 THREADS = 20
 JOBS = 200
@@ -101,7 +102,7 @@ def test_concurrent_decisions_on_one_job_commit_once(catalog):
         try:
             decide(job.pk, managers[i], DecisionInput(ignore=True, reason=f"by {i}"))
             outcomes.append("won")
-        except AlreadyDecided:
+        except AlreadyDecidedError:
             outcomes.append("already")
 
     assert run_threads(len(managers), manager) == []

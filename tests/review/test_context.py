@@ -10,13 +10,13 @@ from django.utils import timezone
 from coop.catalog.models import ItemType
 from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution
-from coop.review.comments import CommentRefused, add_comment, comments_for
+from coop.review.comments import CommentRefusedError, add_comment, comments_for
 from coop.review.context import job_context
 from coop.review.decisions import ActionChoice, DecisionInput, decide
 from coop.review.models import Appeal, JobSource
 from coop.review.services import default_appeals_queue, enqueue_for_review
 from coop.rules.models import Rule, RuleExecution
-from review.factories import post, queue, report, rule_job, set_review
+from factories import post, queue, report, rule_job, set_review
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_comments_follow_the_item(catalog, people):
     q = queue()
     first = rule_job(post("p-1"), q)
     add_comment(first, people["mod"], "  looks like a bot  ")
-    with pytest.raises(CommentRefused):
+    with pytest.raises(CommentRefusedError):
         add_comment(first, people["mod"], "   ")
     decide(first.pk, people["manager"], DecisionInput(ignore=True))
     later = report(post("p-1"), queue("other"))

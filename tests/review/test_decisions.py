@@ -12,14 +12,9 @@ from coop.childsafety.models import NcmecRequest
 from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, Delivery, StrikeRecord
 from coop.review.claims import claim_next
-from coop.review.decisions import (
-    ActionChoice,
-    AlreadyDecided,
-    DecisionInput,
-    DecisionRefused,
-    decide,
-    invalidate_reporter,
-)
+from coop.review.decisions import ActionChoice, DecisionInput, decide
+from coop.review.errors import AlreadyDecidedError, DecisionRefusedError
+from coop.review.invalidation import invalidate_reporter
 from coop.review.models import (
     Appeal,
     ClearDisposition,
@@ -31,7 +26,7 @@ from coop.review.models import (
     Report,
 )
 from coop.review.services import default_appeals_queue, enqueue_for_review
-from review.factories import PLATFORM, post, queue, report, rule_job, set_appeals, set_review
+from factories import PLATFORM, post, queue, report, rule_job, set_appeals, set_review
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +71,7 @@ def setup(catalog, people):
 
 def refused(job, user, decision, field=None, match=""):
     before = snapshot()
-    with pytest.raises(DecisionRefused) as info:
+    with pytest.raises(DecisionRefusedError) as info:
         decide(job.pk, user, decision)
     assert info.value.field == field
     assert match in info.value.message
@@ -145,15 +140,15 @@ def test_deciding_twice_is_already_decided_and_changes_nothing(setup, people):
     assert Decision.objects.get() == decision
     before = snapshot()
     for user in (people["mod"], people["manager"]):
-        with pytest.raises(AlreadyDecided):
+        with pytest.raises(AlreadyDecidedError):
             decide(job.pk, user, DecisionInput(ignore=True))
     assert snapshot() == before
 
 
 def test_unknown_job(catalog, people):
-    with pytest.raises(DecisionRefused) as info:
+    with pytest.raises(DecisionRefusedError) as info:
         decide("00000000-0000-0000-0000-000000000000", people["manager"], DecisionInput(True))
-    assert not isinstance(info.value, AlreadyDecided)
+    assert not isinstance(info.value, AlreadyDecidedError)
 
 
 # What a decision commits ------------------------------------------------------------------
@@ -289,7 +284,7 @@ def test_appeal_decision_callback(catalog, people, outcome, kind):
 
 def test_appeal_jobs_need_an_appeal_decision_and_no_url_means_no_callback(catalog, people):
     job = appeal_job()
-    with pytest.raises(DecisionRefused) as info:
+    with pytest.raises(DecisionRefusedError) as info:
         decide(job.pk, people["manager"], DecisionInput(ignore=True))
     assert info.value.field == "appeal"
     decide(job.pk, people["manager"], DecisionInput(appeal="REJECT"))
@@ -350,7 +345,7 @@ def test_enqueue_to_ncmec_closes_the_job(setup, people):
 def test_enqueue_to_ncmec_needs_an_author(catalog, people):
     q = queue()
     job = rule_job(post("p-1", author=None), q)
-    with pytest.raises(DecisionRefused) as info:
+    with pytest.raises(DecisionRefusedError) as info:
         decide(job.pk, people["manager"], DecisionInput(enqueue_ncmec=True))
     assert info.value.field == "enqueue_ncmec"
     assert "no known author" in info.value.message
@@ -404,7 +399,7 @@ def test_clear_other_reports_needs_a_trigger_action_and_respects_scope(setup, pe
 def test_invalidate_a_reporter_on_one_job(setup, people):
     _q, job = setup
     r1 = ItemRef("r-1", "user")
-    with pytest.raises(DecisionRefused):
+    with pytest.raises(DecisionRefusedError):
         invalidate_reporter(job, people["mod"], r1, everywhere=False)
     result = invalidate_reporter(job, people["manager"], r1, everywhere=False)
     assert (result.reports_invalidated, result.jobs_closed) == (1, 0)

@@ -8,9 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from coop.config.services import save_object
 from coop.review.claims import claim_next
-from coop.review.decisions import DecisionInput, DecisionRefused, decide
+from coop.review.decisions import DecisionInput, decide
+from coop.review.errors import DecisionRefusedError
 from coop.review.models import Decision, JobStatus
-from review.factories import post, queue, rule_job
+from factories import post, queue, rule_job
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_deciding_in_the_ncmec_queue_needs_child_safety_permission(catalog, peop
     rule_job(post("p-1"), ncmec)
     rule_job(post("p-2"), ncmec)
     for_mod = claim_next(ncmec, people["mod"])  # claim_next leaves access to its callers
-    with pytest.raises(DecisionRefused, match="not allowed"):
+    with pytest.raises(DecisionRefusedError, match="not allowed"):
         decide(for_mod.pk, people["mod"], DecisionInput(ignore=True))
     for_cs = claim_next(ncmec, people["cs"])
     decide(for_cs.pk, people["cs"], DecisionInput(ignore=True))
@@ -72,7 +73,7 @@ def test_a_queue_reviewer_is_checked_in_the_job_query(catalog, people):
     q = queue(reviewers=[people["mod"]])
     rule_job(post("p-1"), q)
     job = claim_next(q, people["mod2"])  # not one of the queue's reviewers
-    with pytest.raises(DecisionRefused, match="not allowed"):
+    with pytest.raises(DecisionRefusedError, match="not allowed"):
         decide(job.pk, people["mod2"], DecisionInput(ignore=True))
     q.reviewers.add(people["mod2"])
     decide(job.pk, people["mod2"], DecisionInput(ignore=True))

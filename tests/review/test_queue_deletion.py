@@ -6,7 +6,7 @@ import pytest
 
 from coop.config.services import delete_object, save_object
 from coop.review.models import Job, JobStatus, Queue
-from review.factories import post, rule_job
+from factories import post, rule_job
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,12 @@ from django.db import connection
 
 from api.helpers import ApiClient, error_of
 from coop.catalog.models import Action, OrgSettings, Policy
+from coop.config.services import save_object
 from coop.ingest.models import ItemSubmission, SubmissionSource
+from coop.review.claims import claim_next
 from coop.review.models import Appeal, Job, JobKind, JobSource, JobStatus, Queue, Report
+from coop.review.visibility import may_view_job
+from factories import user
 
 REPORT = "/api/v1/report"
 APPEAL = "/api/v1/report/appeal"
@@ -143,13 +147,31 @@ def test_report_without_data_for_an_unknown_item_is_400(api, catalog):
 
 
 @pytest.mark.django_db
-def test_csam_reports_keep_the_flag_and_go_to_the_default_queue(api, catalog):
-    body = report_body(reportedForReason={"csam": True})
-    response = api.post(REPORT, body)
+def test_csam_reports_go_to_the_ncmec_queue(api, catalog):
+    """api.md: `csam: true` routes to the NCMEC flow instead of normal routing."""
+    Queue.objects.create(id="ncmec", name="NCMEC")
+    assert save_object("ncmec", {"companyReportName": "Acme", "defaultQueue": "ncmec"}).ok
+    response = api.post(REPORT, report_body(reportedForReason={"csam": True}))
+    assert response.status_code == 201
+    report = Report.objects.get()
+    assert report.csam is True
+    assert report.job.queue_id == "ncmec"
+
+
+@pytest.mark.django_db
+def test_csam_reports_without_ncmec_queue_are_held_for_child_safety_users(api, catalog):
+    """With no NCMEC queue configured the job waits in the default queue, visible only to
+    users with VIEW_CHILD_SAFETY_DATA."""
+    response = api.post(REPORT, report_body(reportedForReason={"csam": True}))
     assert response.status_code == 201
     report = Report.objects.get()
     assert report.csam is True
     assert report.job.queue.is_default
+    moderator = user("mod@example.com", "Moderator")
+    child_safety = user("cs@example.com", "Child Safety Moderator")
+    assert not may_view_job(moderator, report.job)
+    assert may_view_job(child_safety, report.job)
+    assert claim_next(report.job.queue, moderator) is None
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from coop.catalog.models import Action, Policy
 from coop.review.decisions import ActionChoice, DecisionInput, decide
 from coop.review.models import Job, Report
-from review.factories import queue, user
+from factories import queue, user
 
 pytestmark = pytest.mark.django_db
 

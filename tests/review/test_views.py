@@ -12,12 +12,12 @@ from django.utils import timezone
 from coop.catalog.models import ItemType
 from coop.config.services import save_object
 from coop.ingest.models import ItemSubmission
-from coop.review import claims
+from coop.review import claims, queues, skips
 from coop.review.comments import add_comment
 from coop.review.decisions import DecisionInput, decide
 from coop.review.models import Appeal, Comment, Decision, Job, JobSource, JobStatus, Queue, Skip
 from coop.review.services import default_appeals_queue, enqueue_for_review
-from review.factories import post, queue, report, rule_job, set_review
+from factories import post, queue, report, rule_job, set_review
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +74,10 @@ def test_star_toggle_with_htmx(client, q, people):
     response = client.post("/queues/q/star", {"starred": "1"}, **HX)
     assert response.status_code == 200
     assert 'aria-pressed="true"' in response.content.decode()
-    assert claims.queues_for(people["mod"])[0].starred
+    assert queues.queues_for(people["mod"])[0].starred
     response = client.post("/queues/q/star", {"starred": "0"})
     assert response.status_code == 302
-    assert not claims.queues_for(people["mod"])[0].starred
+    assert not queues.queues_for(people["mod"])[0].starred
 
 
 def test_star_refused_on_a_queue_one_cannot_work(client, people, catalog):
@@ -602,7 +602,7 @@ def test_decisions_csv_streams_with_the_filters(client, decided, people):
 def test_skips_csv(client, q, people):
     job = report(post("p-1"), q)
     claims.claim_next(q, people["mod"])
-    claims.skip(job, people["mod"])
+    skips.skip(job, people["mod"])
     response = login(client, people["mod"]).get("/decisions/skips.csv")
     assert response.streaming
     assert response["Content-Disposition"] == 'attachment; filename="skips.csv"'

@@ -1,6 +1,7 @@
 import pytest
 
-from coop.accounts.models import Role, User
+from coop.accounts.models import User
+from factories import user
 
 
 @pytest.fixture
@@ -10,7 +11,7 @@ def make_user(db):
 
     def make(role: str = "Admin", **fields) -> User:
         email = fields.pop("email", f"user{next(counter)}@example.com")
-        return User.objects.create_user(email=email, role=Role.objects.get(name=role), **fields)
+        return user(email, role, **fields)
 
     return make
 

@@ -84,3 +84,204 @@ def test_each_role_gets_what_its_permissions_allow(client, make_user, entry, rol
         assert response.status_code == 200
     else:
         assert response.status_code in {200, 302}
+
+
+# ---------------------------------------------------------------------------------------------
+# Object-level checks with real objects. The expected answers come from accounts.md's role
+# table, transcribed here (not from the views' decorators).
+
+ALL = "ALL"
+ROLE_TABLE = {
+    "Admin": ALL,
+    "Rules Manager": {
+        "MUTATE_LIVE_RULES",
+        "MUTATE_NON_LIVE_RULES",
+        "RUN_RETROACTION",
+        "RUN_BACKTEST",
+        "VIEW_INSIGHTS",
+        "MANUALLY_ACTION_CONTENT",
+        "MANAGE_POLICIES",
+        "VIEW_INVESTIGATION",
+        "VIEW_RULES_DASHBOARD",
+    },
+    "Analyst": {
+        "MUTATE_NON_LIVE_RULES",
+        "RUN_BACKTEST",
+        "VIEW_INSIGHTS",
+        "VIEW_INVESTIGATION",
+        "VIEW_RULES_DASHBOARD",
+    },
+    "Moderator Manager": {
+        "VIEW_MRT",
+        "VIEW_MRT_DATA",
+        "EDIT_MRT_QUEUES",
+        "MANAGE_ROUTING_RULES",
+        "MANAGE_POLICIES",
+        "VIEW_INVESTIGATION",
+        "VIEW_RULES_DASHBOARD",
+        "VIEW_CHILD_SAFETY_DATA",
+        "MANUALLY_ACTION_CONTENT",
+    },
+    "Moderator": {
+        "VIEW_MRT",
+        "VIEW_MRT_DATA",
+        "MANAGE_POLICIES",
+        "MANUALLY_ACTION_CONTENT",
+        "VIEW_INVESTIGATION",
+        "VIEW_RULES_DASHBOARD",
+    },
+    "Child Safety Moderator": {
+        "VIEW_MRT",
+        "VIEW_MRT_DATA",
+        "MANAGE_POLICIES",
+        "MANUALLY_ACTION_CONTENT",
+        "VIEW_INVESTIGATION",
+        "VIEW_RULES_DASHBOARD",
+        "VIEW_CHILD_SAFETY_DATA",
+    },
+    "External Moderator": {"VIEW_MRT"},
+}
+
+
+def has(role: str, permission: str) -> bool:
+    granted = ROLE_TABLE[role]
+    return granted == ALL or permission in granted
+
+
+def test_the_table_names_every_predefined_role():
+    assert set(ROLE_TABLE) == set(PREDEFINED_ROLES)
+
+
+# Which objects: a job in a queue the user may not work (not a reviewer of it), a child-safety
+# job (a DEFAULT job in the NCMEC queue, the user listed as its reviewer), another user's held
+# job (in a queue the user works).
+CASES = ["unworked_queue", "child_safety", "held_by_another"]
+OPERATIONS = ["view", "decide", "comment", "preview", "export"]
+
+
+def expected(role: str, case: str, operation: str) -> bool:
+    """accounts.md and review.md: VIEW_MRT opens the console; a queue is worked by its
+    reviewers and by EDIT_MRT_QUEUES; a job is viewed by those who work it and by VIEW_MRT_DATA;
+    only VIEW_CHILD_SAFETY_DATA sees child-safety jobs; a held job is decided by its holder or
+    an EDIT_MRT_QUEUES manager; preview needs EDIT_MRT_QUEUES; exports need VIEW_MRT_DATA."""
+    mrt, data = has(role, "VIEW_MRT"), has(role, "VIEW_MRT_DATA")
+    manager, cs = has(role, "EDIT_MRT_QUEUES"), has(role, "VIEW_CHILD_SAFETY_DATA")
+    listed = case != "unworked_queue"  # the user is one of the queue's reviewers
+    if case == "child_safety" and not cs:
+        return False
+    works = mrt and (listed or manager)
+    if operation in ("view", "comment"):
+        return mrt and (works or data)
+    if operation == "decide":
+        return (
+            works and (case != "held_by_another" or manager) and (case != "child_safety" or manager)
+        )
+    if operation == "preview":
+        return manager
+    return data  # export: the job's decision is listed
+
+
+@pytest.fixture
+def world(db, make_user):
+    from coop.config.services import save_object
+    from factories import post, queue, rule_job
+
+    holder = make_user("Moderator", email="holder@example.com")
+    queue("unworked_queue")
+    ncmec = queue("child_safety")
+    assert save_object("ncmec", {"companyReportName": "Acme", "defaultQueue": "child_safety"}).ok
+    held = queue("held_by_another")
+    jobs = {}
+    for q in ("unworked_queue", "child_safety", "held_by_another"):
+        from coop.review.models import Queue
+
+        jobs[q] = rule_job(post(f"p-{q}", text=f"text-of-{q}"), Queue.objects.get(pk=q))
+        # A decided job per queue, so the export has a row to show or to hide.
+        decided = rule_job(post(f"d-{q}", text="decided"), Queue.objects.get(pk=q))
+        _decide(decided, f"reason-{q}")
+    held.reviewers.add(holder)
+    from coop.review.models import Job
+
+    Job.objects.filter(pk=jobs["held_by_another"].pk).update(lease_owner=holder)
+    Job.objects.filter(pk=jobs["child_safety"].pk).update(lease_owner=holder)
+    return {"jobs": jobs, "queues": {"child_safety": ncmec}, "holder": holder}
+
+
+def _decide(job, reason: str) -> None:
+    from django.utils import timezone
+
+    from coop.review.closing import close_job, record_decision
+
+    now = timezone.now()
+    record_decision(job, None, [{"type": "IGNORE"}], reason=reason, now=now)
+    close_job(job, now)
+
+
+def _state():
+    from coop.review.models import Comment, Decision, Job
+
+    return (
+        sorted(Job.objects.values_list("id", "status", "queue_id", "lease_owner_id")),
+        Decision.objects.count(),
+        Comment.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_object_level_checks(client, make_user, world, role, case, operation):
+    user = make_user(role)
+    for q in ("child_safety", "held_by_another"):
+        from coop.review.models import Queue
+
+        Queue.objects.get(pk=q).reviewers.add(user)
+    client.force_login(user)
+    job = world["jobs"][case]
+    before = _state()
+    if operation == "view":
+        response = client.get(f"/jobs/{job.pk}")
+    elif operation == "decide":
+        response = client.post(f"/jobs/{job.pk}/decide", {"ignore": "on"})
+    elif operation == "comment":
+        response = client.post(f"/jobs/{job.pk}/comments", {"text": "a comment"})
+    elif operation == "preview":
+        response = client.get(f"/queues/{case}/preview")
+    else:
+        response = client.get("/decisions.csv")
+    allowed = expected(role, case, operation)
+    if operation == "export":
+        if not has(role, "VIEW_MRT_DATA"):
+            assert response.status_code == 403
+        else:
+            body = b"".join(response.streaming_content).decode()
+            assert (f"reason-{case}" in body) == allowed
+        assert _state() == before
+        return
+    if not allowed:
+        assert response.status_code == 403, response.status_code
+        assert _state() == before
+    else:
+        assert response.status_code in {200, 302}, response.status_code
+        if operation == "view" or operation == "preview":
+            assert f"p-{case}" in response.content.decode()
+    client.logout()
+    assert client.get(f"/jobs/{job.pk}").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES)
+def test_signed_out_object_requests_go_to_login(client, world, case):
+    job = world["jobs"][case]
+    before = _state()
+    for response in (
+        client.get(f"/jobs/{job.pk}"),
+        client.post(f"/jobs/{job.pk}/decide", {"ignore": "on"}),
+        client.post(f"/jobs/{job.pk}/comments", {"text": "x"}),
+        client.get(f"/queues/{case}/preview"),
+        client.get("/decisions.csv"),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login?next=")
+    assert _state() == before

@@ -67,6 +67,11 @@ def public_view(view: View) -> View:
     return view
 
 
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether the request came from htmx (it then wants a fragment, not a page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def forbidden(request: HttpRequest) -> HttpResponse:
     return render(request, "403.html", status=403)
 

@@ -45,8 +45,8 @@ def seed() -> dict:
     from django.db import connection
 
     from coop.accounts.models import Role, User
-    from coop.review.claims import queues_for
     from coop.review.models import Queue
+    from coop.review.queues import queues_for
 
     moderator = Role.objects.get(name="Moderator")
     reviewers = [
@@ -173,7 +173,7 @@ def _reviewer(queue, user, ready, results, seconds: float, think_ms: float, offs
     from django.db import connection
 
     from coop.review.claims import claim_next
-    from coop.review.decisions import AlreadyDecided, DecisionInput, decide
+    from coop.review.decisions import AlreadyDecidedError, DecisionInput, decide
 
     claims, decisions, ids, already = [], [], [], 0
     rng = random.Random(user.pk)
@@ -190,7 +190,7 @@ def _reviewer(queue, user, ready, results, seconds: float, think_ms: float, offs
                 break
             try:
                 decide(job.pk, user, DecisionInput(ignore=True))
-            except AlreadyDecided:
+            except AlreadyDecidedError:
                 already += 1
             t2 = time.perf_counter()
             claims.append((t1 - t0) * 1000)

@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from coop.accounts.models import User
-from coop.accounts.permissions import Permission
-from coop.review.models import Decision, JobKind, Skip
+from coop.review.models import Decision, Skip
+from coop.review.visibility import visible_decisions, visible_skips
 
 CHUNK_SIZE = 1000
 
@@ -45,8 +45,9 @@ class DecisionFilters:
     """Filters of Recent Decisions; empty lists and None mean "any".
 
     `types` are DecisionType values (a decision matches if one of its components has one of
-    them); `start` is inclusive, `end` exclusive. `viewer`: decisions on NCMEC jobs are left
-    out unless the viewer has VIEW_CHILD_SAFETY_DATA (None: no restriction, e.g. the CLI).
+    them); `start` is inclusive, `end` exclusive. `viewer`: child-safety decisions and skips
+    are left out unless the viewer may see them (coop.review.visibility; None: no
+    restriction, e.g. the CLI).
     """
 
     types: Sequence[str] = field(default_factory=list)
@@ -83,8 +84,7 @@ def recent_decisions(filters: DecisionFilters | None = None) -> QuerySet[Decisio
         qs = qs.filter(item_id=f.item_id)
     if f.job_id:
         qs = qs.filter(job_id=f.job_id)
-    if f.viewer is not None and not f.viewer.has_permission(Permission.VIEW_CHILD_SAFETY_DATA):
-        qs = qs.exclude(job_kind=JobKind.NCMEC)
+    qs = visible_decisions(f.viewer, qs)
     return qs.order_by("-created_at", "-id")
 
 
@@ -100,9 +100,7 @@ def skips(filters: DecisionFilters | None = None) -> QuerySet[Skip]:
         q &= Q(created_at__gte=f.start)
     if f.end is not None:
         q &= Q(created_at__lt=f.end)
-    if f.viewer is not None and not f.viewer.has_permission(Permission.VIEW_CHILD_SAFETY_DATA):
-        q &= ~Q(job__kind=JobKind.NCMEC)
-    return Skip.objects.filter(q).order_by("-created_at", "-id")
+    return visible_skips(f.viewer, Skip.objects.filter(q)).order_by("-created_at", "-id")
 
 
 class _Line:

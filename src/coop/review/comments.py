@@ -15,7 +15,7 @@ from coop.review.models import Comment, Job
 MAX_COMMENT_LENGTH = 10_000
 
 
-class CommentRefused(ValueError):
+class CommentRefusedError(ValueError):
     pass
 
 
@@ -23,9 +23,9 @@ def add_comment(job: Job, user: User, text: str) -> Comment:
     """Add a comment to the job's item; empty or too long texts are refused."""
     text = text.strip()
     if not text:
-        raise CommentRefused("A comment cannot be empty.")
+        raise CommentRefusedError("A comment cannot be empty.")
     if len(text) > MAX_COMMENT_LENGTH:
-        raise CommentRefused(f"A comment has at most {MAX_COMMENT_LENGTH} characters.")
+        raise CommentRefusedError(f"A comment has at most {MAX_COMMENT_LENGTH} characters.")
     return Comment.objects.create(
         job=job, item_id=job.item_id, item_type_id=job.item_type_id, author=user, text=text
     )

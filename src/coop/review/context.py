@@ -21,6 +21,9 @@ from coop.ingest.models import ItemSubmission
 from coop.review.claims import holds_lease
 from coop.review.comments import comments_for
 from coop.review.models import Appeal, Comment, Job, JobKind, JobStatus, Queue, Report
+from coop.review.redaction import redacted, redacted_matches, visible_data, visible_fields
+from coop.review.skips import may_skip
+from coop.review.visibility import child_safety_queue_id, may_move_to, visible_jobs
 from coop.rules.models import Rule, RuleExecution
 
 THREAD_RADIUS = 10
@@ -118,8 +121,11 @@ class JobContext:
 
 
 def job_context(job: Job, user: User) -> JobContext:
-    """The job page's data. Does not check access (callers use claims.can_work_job)."""
+    """The job page's data. Does not check access to the job itself (callers use
+    visibility.may_view_job); what it lists (other jobs, move targets) follows the same rule.
+    Hidden fields are left out of every section (coop.review.redaction)."""
     settings = org_settings()
+    ncmec_queue = child_safety_queue_id()
     ref = ItemRef(job.item_id, job.item_type_id)
     reports = list(Report.objects.filter(job=job).order_by("-reported_at", "-created_at"))
     appeals = list(Appeal.objects.filter(job=job).order_by("-appealed_at"))
@@ -154,15 +160,20 @@ def job_context(job: Job, user: User) -> JobContext:
             )
             for r in reports
         ],
-        rule_hits=_rule_hits(ref),
+        rule_hits=_rule_hits(
+            ref, item_types.get(job.item_type_id), getattr(latest.get(ref), "data", None)
+        ),
         item_actions=list(
             ActionExecution.objects.filter(
                 item_id=ref.item_id, item_type_id=ref.item_type_id
             ).order_by("-created_at")[:PREVIOUS_ACTIONS]
         ),
         other_jobs=list(
-            Job.objects.filter(
-                item_id=job.item_id, item_type_id=job.item_type_id, status=JobStatus.PENDING
+            visible_jobs(
+                user,
+                Job.objects.filter(
+                    item_id=job.item_id, item_type_id=job.item_type_id, status=JobStatus.PENDING
+                ),
             )
             .exclude(pk=job.pk)
             .select_related("queue")
@@ -172,13 +183,14 @@ def job_context(job: Job, user: User) -> JobContext:
         comments=comments_for(ref),
         actions=actions,
         appeal=_appeal(appeals[0], latest, item_types) if appeals else None,
-        move_targets=list(
-            Queue.objects.filter(is_appeals=job.queue.is_appeals)
+        move_targets=[
+            q
+            for q in Queue.objects.filter(is_appeals=job.queue.is_appeals)
             .exclude(pk=job.queue_id)
             .order_by("name")
-        ),
-        can_skip=not settings["review"]["hideSkipForNonAdmins"]
-        or user.has_permission(Permission.MANAGE_ORG),
+            if may_move_to(user, q, ncmec_queue=ncmec_queue)
+        ],
+        can_skip=may_skip(user),
         holds_lease=holds_lease(job, user),
         can_invalidate=user.has_permission(Permission.EDIT_MRT_QUEUES)
         and job.kind != JobKind.APPEAL,
@@ -208,15 +220,13 @@ def _latest(refs: set[ItemRef]) -> dict[ItemRef, ItemSubmission]:
 def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]) -> ItemView:
     item_type = item_types.get(ref.item_type_id)
     data = sub.data if sub is not None and isinstance(sub.data, dict) else {}
-    hidden = set(item_type.hidden_fields) if item_type else set()
-    if hidden:  # never shown to reviewers, not even as unnamed data
-        data = {name: value for name, value in data.items() if name not in hidden}
+    data = visible_data(data, item_type)  # never shown to reviewers, not even as unnamed data
     created_field = (item_type.roles or {}).get("createdAt") if item_type else None
     created = data.get(created_field) if created_field else None
     return ItemView(
         ref=ref,
         item_type=item_type,
-        fields=[f for f in item_type.fields if f.get("name") not in hidden] if item_type else [],
+        fields=visible_fields(item_type),
         data=data,
         submission_id=sub.pk if sub else None,
         submitted_at=sub.submitted_at if sub else None,
@@ -247,10 +257,11 @@ def _author(job: Job, item: ItemView, item_types: dict[str, ItemType]) -> Author
                 item_id=ref.item_id, item_type_id=ref.item_type_id
             ).order_by("-created_at")[:PREVIOUS_ACTIONS]
         ),
-        recent_items=list(
+        recent_items=_redacted(
             ItemSubmission.objects.filter(
                 creator_id=ref.item_id, creator_type_id=ref.item_type_id
-            ).order_by("-submitted_at", "-id")[:AUTHOR_ITEMS]
+            ).order_by("-submitted_at", "-id")[:AUTHOR_ITEMS],
+            item_types,
         ),
     )
 
@@ -303,7 +314,18 @@ def _thread(
         rows = rows[max(0, index - THREAD_RADIUS) : index + THREAD_RADIUS + 1]
     else:
         rows = rows[-(2 * THREAD_RADIUS + 1) :]
-    return [ThreadEntry(s, _ref(s) in reported, _ref(s) == item.ref) for s in rows]
+    return [
+        ThreadEntry(redacted(s, item_types), _ref(s) in reported, _ref(s) == item.ref) for s in rows
+    ]
+
+
+def _redacted(subs: Any, item_types: dict[str, ItemType]) -> list[ItemSubmission]:
+    """The submissions for display, without hidden fields (their item types loaded)."""
+    subs = list(subs)
+    missing = {s.item_type_id for s in subs} - set(item_types)
+    if missing:
+        item_types.update(ItemType.objects.in_bulk(missing))
+    return [redacted(s, item_types) for s in subs]
 
 
 def _passing_leaves(node: Any, out: list[dict[str, Any]]) -> None:
@@ -320,7 +342,9 @@ def _passing_leaves(node: Any, out: list[dict[str, Any]]) -> None:
             _passing_leaves(value, out)
 
 
-def _rule_hits(ref: ItemRef) -> list[RuleHit]:
+def _rule_hits(ref: ItemRef, item_type: ItemType | None, data: Any) -> list[RuleHit]:
+    """The rules that fired on the item; matched values of hidden fields left out (`data`:
+    the item's latest data, hidden fields included, to recognise them)."""
     rows = list(
         RuleExecution.objects.filter(
             item_id=ref.item_id, item_type_id=ref.item_type_id, outcome="PASSED"
@@ -331,6 +355,7 @@ def _rule_hits(ref: ItemRef) -> list[RuleHit]:
     for r in rows:
         matched: list[dict[str, Any]] = []
         _passing_leaves(r.result, matched)
+        matched = redacted_matches(matched, item_type, data)
         hits.append(
             RuleHit(
                 r.rule_id,

@@ -5,13 +5,12 @@ commits together: the job's closing (or its move), the action executions with th
 deliveries and strikes (one `execute_actions` call), the appeal-decision and ignore callbacks,
 the NCMEC request, the audit `Decision` row and the "clear other reports" sweep. Two
 concurrent decides on one job serialise on the row lock; the second sees the job closed and
-gets `AlreadyDecided`, with nothing changed.
+gets `AlreadyDecidedError`, with nothing changed.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,17 +21,18 @@ from django.utils import timezone
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
-from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
+from coop.catalog.models import Action, ItemType, OrgSettings, Policy
 from coop.catalog.org_settings import ncmec_queue_id, org_settings
 from coop.core.items import ItemRef
 from coop.enforcement.builtin_actions import BuiltinCall, builtin
 from coop.enforcement.models import DeliveryEvent, ExecutionSource
 from coop.enforcement.services import ActionError, ActionRequest, create_delivery, execute_actions
-from coop.ingest.store import latest_for
-from coop.review.claims import can_work_job, holds_lease
+from coop.review.claims import holds_lease
+from coop.review.clearing import clear_other_reports
+from coop.review.closing import action_component, close_job, record_decision, wire
+from coop.review.errors import AlreadyDecidedError, DecisionRefusedError
+from coop.review.items import job_item, subject_user
 from coop.review.models import (
-    ClearDisposition,
-    ClearScope,
     Decision,
     DecisionType,
     Job,
@@ -41,21 +41,7 @@ from coop.review.models import (
     Queue,
     Report,
 )
-
-AUTOMATIC_REASONS = ("ITEM_DELETED_BEFORE_REVIEW",)
-
-
-class DecisionRefused(Exception):
-    """The decision cannot be taken as given; `field` names the DecisionInput field at fault
-    (None: the decision as a whole)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
-
-
-class AlreadyDecided(DecisionRefused):
-    """The job is no longer pending: decided twice, or by someone else first."""
+from coop.review.visibility import may_move_to, may_work_job
 
 
 @dataclass
@@ -78,38 +64,35 @@ class DecisionInput:
     note: str = ""
 
 
-def job_item(job: Job) -> ItemRef:
-    return ItemRef(job.item_id, job.item_type_id)
-
-
 def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Decision:
     """Check and commit one decision on a job; returns its audit record.
 
-    Raises DecisionRefused (AlreadyDecided when the job is no longer pending); then nothing
-    has changed.
+    Raises DecisionRefusedError (AlreadyDecidedError when the job is no longer pending); then
+    nothing has changed.
     """
     with transaction.atomic():
         job = _locked_job(job_id, user)
         if job is None:
-            raise DecisionRefused("This job does not exist.")
+            raise DecisionRefusedError("This job does not exist.")
         if job.status != JobStatus.PENDING:
-            raise AlreadyDecided("This job has already been decided.")
+            raise AlreadyDecidedError("This job has already been decided.")
         stored = job.org_settings if isinstance(job.org_settings, dict) else {}
         review_settings = org_settings(stored)
         ncmec_queue = ncmec_queue_id(stored)
-        if not can_work_job(user, job, ncmec_queue=ncmec_queue, is_reviewer=job.is_reviewer):
-            raise DecisionRefused("You are not allowed to review jobs of this queue.")
+        if not may_work_job(user, job, ncmec_queue=ncmec_queue, is_reviewer=job.is_reviewer):
+            raise DecisionRefusedError("You are not allowed to review jobs of this queue.")
         if not holds_lease(job, user) and not user.has_permission(Permission.EDIT_MRT_QUEUES):
-            raise DecisionRefused(
+            raise DecisionRefusedError(
                 "You do not hold this job any more: another reviewer has claimed it."
             )
-        checked = _check(job, decision, review_settings)
+        checked = _check(job, user, decision, review_settings, ncmec_queue)
         return _commit(job, user, decision, checked, review_settings)
 
 
 def _locked_job(job_id: uuid.UUID | str, user: User) -> Job | None:
     """The job, its row locked, with its queue and submission, whether `user` is one of the
-    queue's reviewers (`is_reviewer`) and the stored organisation settings (`org_settings`):
+    queue's reviewers (`is_reviewer`), whether a report came with `csam: true` (`has_csam`,
+    for the visibility rule) and the stored organisation settings (`org_settings`):
     one round trip for everything `decide` checks."""
     reviewer = Queue.reviewers.through.objects.filter(
         queue_id=OuterRef("queue_id"), user_id=user.pk
@@ -119,6 +102,7 @@ def _locked_job(job_id: uuid.UUID | str, user: User) -> Job | None:
         .select_related("queue", "submission")
         .annotate(
             is_reviewer=Exists(reviewer),
+            has_csam=Exists(Report.objects.filter(job_id=OuterRef("pk"), csam=True)),
             org_settings=Subquery(OrgSettings.objects.filter(pk=1).values("data")),
         )
         .filter(pk=job_id)
@@ -134,31 +118,39 @@ class _Checked:
     ncmec_user: ItemRef | None
 
 
-def _check(job: Job, d: DecisionInput, review_settings: dict[str, Any]) -> _Checked:
+def _check(
+    job: Job,
+    user: User,
+    d: DecisionInput,
+    review_settings: dict[str, Any],
+    ncmec_queue: str | None,
+) -> _Checked:
     item = job_item(job)
     on_item = [a for a in d.actions if a.item is None or a.item == item]
     related = [a for a in d.actions if a.item is not None and a.item != item]
     if not (d.actions or d.ignore or d.move_to_queue or d.enqueue_ncmec or d.appeal):
-        raise DecisionRefused("Choose a decision: an action, ignore, move, NCMEC or an appeal.")
+        raise DecisionRefusedError(
+            "Choose a decision: an action, ignore, move, NCMEC or an appeal."
+        )
     # Composition.
     if job.kind == JobKind.APPEAL:
         if d.appeal is None:
-            raise DecisionRefused("An appeal job needs Overturn or Uphold.", "appeal")
+            raise DecisionRefusedError("An appeal job needs Overturn or Uphold.", "appeal")
         if d.ignore or d.move_to_queue or d.enqueue_ncmec:
-            raise DecisionRefused(
+            raise DecisionRefusedError(
                 "An appeal decision cannot be combined with ignore, move or NCMEC.", "appeal"
             )
     elif d.appeal is not None:
-        raise DecisionRefused("Only appeal jobs take an appeal decision.", "appeal")
+        raise DecisionRefusedError("Only appeal jobs take an appeal decision.", "appeal")
     if d.appeal not in (None, "ACCEPT", "REJECT"):
-        raise DecisionRefused("The appeal decision is ACCEPT or REJECT.", "appeal")
+        raise DecisionRefusedError("The appeal decision is ACCEPT or REJECT.", "appeal")
     if d.ignore and (on_item or d.move_to_queue or d.enqueue_ncmec):
-        raise DecisionRefused(
+        raise DecisionRefusedError(
             "Ignore closes the job without action: only related actions may go with it.",
             "ignore",
         )
     if d.move_to_queue and d.enqueue_ncmec:
-        raise DecisionRefused("Move and Enqueue to NCMEC cannot be combined.", "move_to_queue")
+        raise DecisionRefusedError("Move and Enqueue to NCMEC cannot be combined.", "move_to_queue")
     # Actions.
     _check_actions(job, on_item, related, review_settings)
     # Reason.
@@ -166,27 +158,33 @@ def _check(job: Job, d: DecisionInput, review_settings: dict[str, Any]) -> _Chec
         ignore_only = d.ignore and not d.actions
         flag = "requireReasonOnIgnore" if ignore_only else "requireReasonOnAction"
         if review_settings["review"][flag]:
-            raise DecisionRefused("A decision reason is required.", "reason")
+            raise DecisionRefusedError("A decision reason is required.", "reason")
     # Move.
     target = None
     if d.move_to_queue:
         target = Queue.objects.filter(pk=d.move_to_queue).first()
         if target is None:
-            raise DecisionRefused(f"No queue has the id {d.move_to_queue!r}.", "move_to_queue")
+            raise DecisionRefusedError(f"No queue has the id {d.move_to_queue!r}.", "move_to_queue")
         if target.pk == job.queue_id:
-            raise DecisionRefused("The job is already in this queue.", "move_to_queue")
+            raise DecisionRefusedError("The job is already in this queue.", "move_to_queue")
         if target.is_appeals != job.queue.is_appeals:
             message = (
                 "An appeal job can only move to another appeals queue."
                 if job.queue.is_appeals
                 else "This job cannot move to an appeals queue."
             )
-            raise DecisionRefused(message, "move_to_queue")
+            raise DecisionRefusedError(message, "move_to_queue")
+        if not may_move_to(user, target, ncmec_queue=ncmec_queue):
+            raise DecisionRefusedError(
+                "Moving a job into the child-safety queue needs the VIEW_CHILD_SAFETY_DATA "
+                "permission.",
+                "move_to_queue",
+            )
     ncmec_user = None
     if d.enqueue_ncmec:
         ncmec_user = subject_user(job)
         if ncmec_user is None:
-            raise DecisionRefused(
+            raise DecisionRefusedError(
                 f"{job.item_type_id}/{job.item_id} has no known author (no creatorId role "
                 "value in its latest submission): it cannot be sent to NCMEC review.",
                 "enqueue_ncmec",
@@ -217,40 +215,29 @@ def _check_actions(
         action = actions.get(c.action_id)
         type_id = c.item.item_type_id if c.item else job.item_type_id
         if action is None:
-            raise DecisionRefused(f"No action has the id {c.action_id!r}.", "actions")
+            raise DecisionRefusedError(f"No action has the id {c.action_id!r}.", "actions")
         if c.action_id in hidden:
-            raise DecisionRefused(f"The action {action.name!r} is not offered here.", "actions")
+            raise DecisionRefusedError(
+                f"The action {action.name!r} is not offered here.", "actions"
+            )
         if type_id not in item_types:
-            raise DecisionRefused(f"No item type has the id {type_id!r}.", "actions")
+            raise DecisionRefusedError(f"No item type has the id {type_id!r}.", "actions")
         if action.item_types and type_id not in action.item_types:
-            raise DecisionRefused(
+            raise DecisionRefusedError(
                 f"The action {action.name!r} does not apply to items of type {type_id!r}.",
                 "actions",
             )
         for policy_id in c.policy_ids:
             if policy_id not in policies:
-                raise DecisionRefused(f"No policy has the id {policy_id!r}.", "actions")
+                raise DecisionRefusedError(f"No policy has the id {policy_id!r}.", "actions")
         if (
             review_settings["review"]["requirePolicyForDecisions"]
             and not c.policy_ids
             and c.action_id not in builtins.BUILTIN_ACTIONS
         ):
-            raise DecisionRefused(
+            raise DecisionRefusedError(
                 f"Choose at least one policy for the action {action.name!r}.", "actions"
             )
-
-
-def subject_user(job: Job) -> ItemRef | None:
-    """The user a job concerns: the item itself for USER items, else its author."""
-    item_type = ItemType.objects.filter(pk=job.item_type_id).only("kind").first()
-    if item_type is not None and item_type.kind == ItemKind.USER:
-        return job_item(job)
-    sub = job.submission
-    if sub is None:
-        sub = latest_for(job_item(job))
-    if sub is not None and sub.creator_id and sub.creator_type_id:
-        return ItemRef(sub.creator_id, sub.creator_type_id)
-    return None
 
 
 def report_history(job: Job) -> list[dict[str, Any]]:
@@ -265,20 +252,6 @@ def report_history(job: Job) -> list[dict[str, Any]]:
             entry["reason"] = r[0]
         out.append(entry)
     return out
-
-
-def _action_component(choice: ActionChoice, item: ItemRef, related: bool) -> dict[str, Any]:
-    component: dict[str, Any] = {
-        "type": DecisionType.ACTION,
-        "actionIds": [choice.action_id],
-        "policyIds": list(dict.fromkeys(choice.policy_ids)),
-        "itemRef": item.as_wire(),
-    }
-    if choice.parameters:
-        component["parameters"] = dict(choice.parameters)
-    if related:
-        component["related"] = True
-    return component
 
 
 def _commit(
@@ -302,15 +275,15 @@ def _commit(
             custom_extra["reason"] = reason
     for choice in checked.on_item:
         requests.append(_request(choice, item, user, d, reason, custom_extra, job.submission_id))
-        components.append(_action_component(choice, item, related=False))
+        components.append(_component(choice, item, related=False))
     for choice in checked.related:
         assert choice.item is not None
         requests.append(_request(choice, choice.item, user, d, reason, {}, None))
-        components.append(_action_component(choice, choice.item, related=True))
+        components.append(_component(choice, choice.item, related=True))
     try:
         executions = execute_actions(requests)
     except ActionError as e:
-        raise DecisionRefused(f"{e.title}: {e.detail}", "actions") from e
+        raise DecisionRefusedError(f"{e.title}: {e.detail}", "actions") from e
     for component, execution in zip(components, executions, strict=False):
         component["executionIds"] = [str(execution.pk)]
     close = True
@@ -338,17 +311,17 @@ def _commit(
     if checked.move_target is not None:
         component, close = _move(job, checked.move_target, now)
         components.append(component)
-    components = [_wire(c) for c in components]
+    components = [wire(c) for c in components]
     record = record_decision(job, user, components, reason, d.note.strip(), now)
     if close:
-        _close(job, now)
+        close_job(job, now)
     if checked.on_item:
         clear_other_reports(job, user, checked.on_item, reason, now)
     return record
 
 
-def _wire(component: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.as_wire() if isinstance(v, ItemRef) else v) for k, v in component.items()}
+def _component(choice: ActionChoice, item: ItemRef, related: bool) -> dict[str, Any]:
+    return action_component(choice.action_id, choice.policy_ids, choice.parameters, item, related)
 
 
 def _request(
@@ -432,192 +405,10 @@ def _move(job: Job, target: Queue, now: Any) -> tuple[dict[str, Any], bool]:
     return component, False
 
 
-def _close(job: Job, now: Any, status: JobStatus = JobStatus.DECIDED) -> None:
-    job.status, job.closed_at, job.updated_at = status, now, now
-    job.lease_owner, job.lease_expires_at = None, None
-    job.save(update_fields=["status", "closed_at", "updated_at", "lease_owner", "lease_expires_at"])
-
-
-def record_decision(
-    job: Job,
-    user: User | None,
-    components: list[dict[str, Any]],
-    reason: str = "",
-    note: str = "",
-    now: Any = None,
-) -> Decision:
-    """Write the audit record of a decision on `job` (no other effect)."""
-    record = _decision(job, user, components, reason, note, now)
-    record.save(force_insert=True)
-    return record
-
-
-def _decision(
-    job: Job,
-    user: User | None,
-    components: list[dict[str, Any]],
-    reason: str = "",
-    note: str = "",
-    now: Any = None,
-) -> Decision:
-    """The audit record of a decision on `job`, not saved yet."""
-    return Decision(
-        job=job,
-        queue_id=job.queue_id,
-        job_kind=job.kind,
-        item_id=job.item_id,
-        item_type_id=job.item_type_id,
-        reviewer=user,
-        reviewer_email=user.email if user else "",
-        types=list(dict.fromkeys(str(c["type"]) for c in components)),
-        action_ids=list(dict.fromkeys(a for c in components for a in c.get("actionIds", []))),
-        policy_ids=list(dict.fromkeys(p for c in components for p in c.get("policyIds", []))),
-        components=components,
-        reason=reason,
-        note=note,
-        created_at=now or timezone.now(),
-    )
-
-
-def clear_other_reports(
-    job: Job, user: User, on_item: Iterable[ActionChoice], reason: str, now: Any
-) -> list[Decision]:
-    """The queue's "Clear other reports": when the decision ran one of the queue's trigger
-    actions on the job's item, the item's other pending jobs (this queue or all non-appeal
-    queues) are closed, with the same decision (the trigger actions, recorded, not executed a
-    second time: they already ran on this very item) or as ignored (no ignore callback: the
-    item was actioned). Recorded under `user`; never touches appeal or NCMEC jobs; jobs being
-    decided at this very moment (row locked) are left alone. Not recursive."""
-    queue = job.queue
-    triggers = set(queue.clear_trigger_actions)
-    if (
-        queue.is_appeals
-        or job.kind != JobKind.DEFAULT
-        or not queue.clear_disposition
-        or not triggers
-    ):
-        return []
-    fired = [c for c in on_item if c.action_id in triggers]
-    if not fired:
-        return []
-    others = (
-        Job.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            status=JobStatus.PENDING,
-            item_id=job.item_id,
-            item_type_id=job.item_type_id,
-            kind=JobKind.DEFAULT,
-        )
-        .exclude(pk=job.pk)
-    )
-    if queue.clear_scope == ClearScope.THIS_QUEUE:
-        others = others.filter(queue=queue)
-    else:
-        others = others.filter(queue__is_appeals=False)
-    others = list(others)
-    if not others:
-        return []
-    item = job_item(job)  # the same item for every other job, so the same components
-    if queue.clear_disposition == ClearDisposition.SAME_DECISION:
-        components = [
-            {**_action_component(c, item, related=False), "clearedBy": str(job.pk)} for c in fired
-        ]
-    else:
-        components = [{"type": DecisionType.IGNORE, "clearedBy": str(job.pk)}]
-    components = _wires(components)
-    records = Decision.objects.bulk_create(
-        [_decision(other, user, components, reason, "", now) for other in others]
-    )
-    Job.objects.filter(pk__in=[other.pk for other in others]).update(
-        status=JobStatus.DECIDED,
-        closed_at=now,
-        updated_at=now,
-        lease_owner=None,
-        lease_expires_at=None,
-    )
-    return records
-
-
-def _wires(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_wire(c) for c in components]
-
-
-def auto_close(job: Job, reason: str = "ITEM_DELETED_BEFORE_REVIEW") -> bool:
-    """Close a pending job as AUTOMATIC_CLOSE (no side effects, no reviewer). False if the job
-    was no longer pending."""
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().filter(pk=job.pk).first()
-        if locked is None or locked.status != JobStatus.PENDING:
-            return False
-        now = timezone.now()
-        record_decision(
-            locked, None, [{"type": DecisionType.AUTOMATIC_CLOSE, "reason": reason}], now=now
-        )
-        _close(locked, now)
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidationResult:
-    jobs_scanned: int
-    jobs_scrubbed: int
-    jobs_closed: int
-    reports_invalidated: int
-
-
-def invalidate_reporter(
-    job: Job, user: User, reporter: ItemRef, everywhere: bool
-) -> InvalidationResult:
-    """Invalidate a bad-faith reporter's reports on `job`, or on every pending job in every
-    non-appeal queue (EDIT_MRT_QUEUES). The reports stay, marked `invalidated_at`; a job left
-    with no valid report whose source is REPORT is closed as INVALIDATED with an audit
-    Decision (never silently deleted); rule-enqueued jobs stay pending."""
-    if not user.has_permission(Permission.EDIT_MRT_QUEUES):
-        raise DecisionRefused("Invalidating reports needs the EDIT_MRT_QUEUES permission.")
-    now = timezone.now()
-    with transaction.atomic():
-        reports = Report.objects.filter(
-            reporter_id=reporter.item_id,
-            reporter_type_id=reporter.item_type_id,
-            invalidated_at__isnull=True,
-            job__status=JobStatus.PENDING,
-            job__queue__is_appeals=False,
-        )
-        if not everywhere:
-            reports = reports.filter(job=job)
-        job_ids = set(reports.values_list("job_id", flat=True))
-        jobs = list(
-            Job.objects.select_for_update()
-            .filter(pk__in=job_ids, status=JobStatus.PENDING)
-            .order_by("pk")
-        )
-        count = Report.objects.filter(pk__in=reports.filter(job__in=jobs).values("pk")).update(
-            invalidated_at=now
-        )
-        closed = 0
-        for j in jobs:
-            valid = Report.objects.filter(job=j, invalidated_at__isnull=True).count()
-            j.report_count, j.updated_at = valid, now
-            j.save(update_fields=["report_count", "updated_at"])
-            if valid == 0 and j.source == "REPORT":
-                component = {
-                    "type": DecisionType.INVALIDATED,
-                    "reporter": reporter.as_wire(),
-                }
-                record_decision(j, user, [component], now=now)
-                _close(j, now, JobStatus.INVALIDATED)
-                closed += 1
-    return InvalidationResult(len(job_ids), len(jobs), closed, count)
-
-
 __all__ = [
     "ActionChoice",
-    "AlreadyDecided",
+    "AlreadyDecidedError",
     "DecisionInput",
-    "DecisionRefused",
-    "InvalidationResult",
-    "auto_close",
+    "DecisionRefusedError",
     "decide",
-    "invalidate_reporter",
-    "record_decision",
 ]

@@ -1,8 +1,10 @@
-"""Forms of the Review Console: Recent Decisions filters, and the parsing of the decision
-panel's POST into a `DecisionInput` (the domain layer checks everything else)."""
+"""Forms of the Review Console: Recent Decisions filters, and the decision panel (one class
+that renders its fields and reads their POST back into a `DecisionInput`; the domain layer
+checks everything else)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +17,8 @@ from coop.accounts.models import User
 from coop.catalog.models import Action, Policy
 from coop.core.items import ItemRef
 from coop.review.audit import DecisionFilters
-from coop.review.decisions import ActionChoice, DecisionInput, DecisionRefused
+from coop.review.decisions import ActionChoice, DecisionInput
+from coop.review.errors import DecisionRefusedError
 from coop.review.models import DecisionType, Queue
 
 # ---------------------------------------------------------------------------------------------
@@ -96,6 +99,9 @@ class DecisionFilterForm(forms.Form):
 # ---------------------------------------------------------------------------------------------
 # The decision panel
 
+MAX_SHORTCUT_ACTIONS = 9
+ITEM, RELATED = "", "related-"  # the two groups of actions: on the item, on its author
+
 
 def actions_for_type(type_id: str, hidden: list[str]) -> list[Action]:
     """Custom actions that apply to items of `type_id` (related actions on the author)."""
@@ -108,66 +114,159 @@ def actions_for_type(type_id: str, hidden: list[str]) -> list[Action]:
     ]
 
 
-def _parameters(post: QueryDict, prefix: str, action: Action | None) -> dict[str, Any]:
-    if action is None:
-        return {}
-    out: dict[str, Any] = {}
-    for spec in action.parameters or []:
-        name, kind = spec.get("name"), spec.get("type")
-        raw = post.get(f"{prefix}-{action.id}-{name}", "").strip()
-        if raw == "":
-            continue
-        if kind == "NUMBER":
-            try:
-                out[name] = int(raw)
-            except ValueError:
+class DecisionForm:
+    """The decision panel, both ways: the fields it renders (`rows`, `related_rows`, re-filled
+    from a refused POST) and how a POST of those same fields reads back (`decision`). The
+    field names are spelled once, here.
+
+    `actions` and `related_actions` are those offered (rendering), `related_target` the item
+    related actions apply to (the job's author; None: no related actions)."""
+
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        related_target: ItemRef | None = None,
+        actions: list[Action] = (),
+        related_actions: list[Action] = (),
+        policies: list[Policy] = (),
+    ):
+        self.data = data
+        self.related_target = related_target
+        self.actions, self.related_actions = list(actions), list(related_actions)
+        self.policies = list(policies)
+
+    # Field names.
+    @staticmethod
+    def action_field(group: str) -> str:
+        return f"{group}action"
+
+    @staticmethod
+    def policies_field(group: str, action_id: str) -> str:
+        return f"{group}policies-{action_id}"
+
+    @staticmethod
+    def param_field(group: str, action_id: str, name: str) -> str:
+        return f"{group}param-{action_id}-{name}"
+
+    # Rendering.
+    def rows(self) -> list[dict[str, Any]]:
+        return self._rows(self.actions, ITEM, shortcuts=True)
+
+    def related_rows(self) -> list[dict[str, Any]]:
+        return self._rows(self.related_actions, RELATED, shortcuts=False)
+
+    def _rows(self, actions: list[Action], group: str, shortcuts: bool) -> list[dict[str, Any]]:
+        """Each offered action with its policies and parameters, re-filled from `data`."""
+        posted = self.data
+        checked = set(posted.getlist(self.action_field(group))) if posted else set()
+        out = []
+        for index, action in enumerate(actions):
+            policies_field = self.policies_field(group, action.id)
+            chosen = set(posted.getlist(policies_field)) if posted else set()
+            params = []
+            for spec in action.parameters or []:
+                name = spec.get("name", "")
+                field = self.param_field(group, action.id, name)
+                given = posted.get(field) if posted else None
+                default = spec.get("default")
+                params.append(
+                    {
+                        "name": name,
+                        "field": field,
+                        "type": spec.get("type", "STRING"),
+                        "required": bool(spec.get("required")),
+                        "value": given if given is not None else "",
+                        "default": "" if default is None else _text(default),
+                    }
+                )
+            out.append(
+                {
+                    "action": action,
+                    "key": str(index + 1) if shortcuts and index < MAX_SHORTCUT_ACTIONS else "",
+                    "checked": action.id in checked,
+                    "policies": [(p, p.id in chosen) for p in self.policies],
+                    "params": params,
+                    "prefix": group,
+                    "field": self.action_field(group),
+                    "policies_field": policies_field,
+                }
+            )
+        return out
+
+    # Parsing.
+    def decision(self) -> DecisionInput:
+        """The posted fields as a DecisionInput. Raises DecisionRefusedError for input that
+        cannot even be read (a parameter that is not a number); `decide` checks the rest."""
+        post = self.data if self.data is not None else QueryDict()
+        item_ids = [a for a in dict.fromkeys(post.getlist(self.action_field(ITEM))) if a]
+        related_ids = [a for a in dict.fromkeys(post.getlist(self.action_field(RELATED))) if a]
+        if self.related_target is None:
+            related_ids = []
+        known = Action.objects.in_bulk(set(item_ids) | set(related_ids))
+        choices = [self._choice(post, ITEM, aid, known.get(aid), None) for aid in item_ids] + [
+            self._choice(post, RELATED, aid, known.get(aid), self.related_target)
+            for aid in related_ids
+        ]
+        appeal = post.get("appeal") or None
+        if appeal not in (None, "ACCEPT", "REJECT"):
+            raise DecisionRefusedError("The appeal decision is Overturn or Uphold.", "appeal")
+        return DecisionInput(
+            actions=choices,
+            ignore=post.get("ignore") == "on",
+            move_to_queue=post.get("move_to_queue") or None,
+            enqueue_ncmec=post.get("enqueue_ncmec") == "on",
+            appeal=appeal,  # type: ignore[arg-type]
+            reason=post.get("reason", ""),
+            note=post.get("note", ""),
+        )
+
+    def _choice(
+        self,
+        post: QueryDict,
+        group: str,
+        action_id: str,
+        action: Action | None,
+        item: ItemRef | None,
+    ) -> ActionChoice:
+        return ActionChoice(
+            action_id=action_id,
+            policy_ids=[p for p in post.getlist(self.policies_field(group, action_id)) if p],
+            parameters=self._parameters(post, group, action),
+            item=item,
+        )
+
+    def _parameters(self, post: QueryDict, group: str, action: Action | None) -> dict[str, Any]:
+        if action is None:
+            return {}
+        out: dict[str, Any] = {}
+        for spec in action.parameters or []:
+            name, kind = spec.get("name"), spec.get("type")
+            raw = post.get(self.param_field(group, action.id, name), "").strip()
+            if raw == "":
+                continue
+            if kind == "NUMBER":
                 try:
-                    out[name] = float(raw)
+                    out[name] = int(raw)
                 except ValueError:
-                    raise DecisionRefused(
-                        f"{action.name}: “{name}” must be a number.", "actions"
-                    ) from None
-        elif kind == "BOOLEAN":
-            out[name] = raw == "true"
-        else:
-            out[name] = raw
-    return out
+                    try:
+                        out[name] = float(raw)
+                    except ValueError:
+                        raise DecisionRefusedError(
+                            f"{action.name}: “{name}” must be a number.", "actions"
+                        ) from None
+            elif kind == "BOOLEAN":
+                out[name] = raw == "true"
+            else:
+                out[name] = raw
+        return out
 
 
-def parse_decision(post: QueryDict, related_target: ItemRef | None) -> DecisionInput:
-    """The decision panel's fields as a DecisionInput (`related_target`: the item related
-    actions apply to, the job's author). Raises DecisionRefused for input that cannot even be
-    read (a parameter that is not a number); `decide` checks everything else."""
-    item_ids = [a for a in dict.fromkeys(post.getlist("action")) if a]
-    related_ids = [a for a in dict.fromkeys(post.getlist("related-action")) if a]
-    if related_target is None:
-        related_ids = []
-    known = Action.objects.in_bulk(set(item_ids) | set(related_ids))
-    choices = [
-        ActionChoice(
-            action_id=aid,
-            policy_ids=[p for p in post.getlist(f"policies-{aid}") if p],
-            parameters=_parameters(post, "param", known.get(aid)),
-        )
-        for aid in item_ids
-    ] + [
-        ActionChoice(
-            action_id=aid,
-            policy_ids=[p for p in post.getlist(f"related-policies-{aid}") if p],
-            parameters=_parameters(post, "related-param", known.get(aid)),
-            item=related_target,
-        )
-        for aid in related_ids
-    ]
-    appeal = post.get("appeal") or None
-    if appeal not in (None, "ACCEPT", "REJECT"):
-        raise DecisionRefused("The appeal decision is Overturn or Uphold.", "appeal")
-    return DecisionInput(
-        actions=choices,
-        ignore=post.get("ignore") == "on",
-        move_to_queue=post.get("move_to_queue") or None,
-        enqueue_ncmec=post.get("enqueue_ncmec") == "on",
-        appeal=appeal,  # type: ignore[arg-type]
-        reason=post.get("reason", ""),
-        note=post.get("note", ""),
-    )
+def _text(raw: Any) -> str:
+    """A parameter default as the field shows it."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return json.dumps(raw, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(raw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from coop.accounts.models import ApiKey
@@ -12,7 +11,7 @@ from coop.accounts.permissions import Permission
 from coop.catalog.org_settings import stored_data
 from coop.childsafety.models import NcmecRequest, NcmecStatus
 from coop.ingest.models import ItemSubmission
-from coop.review.models import JobStatus, Queue
+from coop.review.queues import pending_counts
 
 DEFAULT_ORGANISATION_NAME = "Coop"
 
@@ -50,13 +49,8 @@ def overview_for(user) -> Overview:
 
     queues = None
     if user.has_permission(Permission.VIEW_MRT):
-        visible = Queue.objects.all()
-        if not user.has_permission(Permission.EDIT_MRT_QUEUES):
-            visible = visible.filter(reviewers=user)
-        rows = visible.annotate(
-            pending=Count("jobs", filter=Q(jobs__status=JobStatus.PENDING))
-        ).order_by("name")
-        queues = [QueueCount(q.name, q.pending) for q in rows]
+        # The review visibility rule: the queues the user may work, the jobs they may see.
+        queues = [QueueCount(q.name, pending) for q, pending in pending_counts(user)]
 
     active_api_keys = None
     if user.has_permission(Permission.MANAGE_ORG):

@@ -1,4 +1,4 @@
-"""Builders shared by the review tests: users by role, a small catalog, jobs and reports."""
+"""Builders shared by the tests of every app: users by role, queues, posts, jobs and reports."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from coop.review.services import enqueue_for_review
 PLATFORM = "https://platform.example"
 
 
-def user(email: str, role: str = "Moderator") -> User:
-    return User.objects.create_user(email, role=Role.objects.get(name=role))
+def user(email: str, role: str = "Moderator", **fields) -> User:
+    """A user with the named predefined role (no password: tests use force_login)."""
+    return User.objects.create_user(email, role=Role.objects.get(name=role), **fields)
 
 
 def queue(qid: str = "q", reviewers: list[User] = (), **fields) -> Queue:
