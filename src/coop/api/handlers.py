@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from procrastinate.exceptions import ConnectorException
 
+from coop.api import intake
 from coop.api.auth import ApiKeyAuth, LimitedJsonParser
 from coop.api.errors import (
     AUTHENTICATION,
@@ -45,7 +46,6 @@ from coop.catalog.models import Policy
 from coop.core.items import ItemRef
 from coop.enforcement.services import ActionError, run_api_action
 from coop.enforcement.strikes import user_strike_total
-from coop.api import intake
 from coop.review.services import report_state
 from coop.rules.sync import BudgetExceeded, evaluate_within
 

@@ -18,6 +18,17 @@ from urllib.parse import urlsplit
 
 from coop.catalog.builtins import RESERVED_PREFIX
 from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
+from coop.core.enums import (
+    BankKind,
+    ClearDisposition,
+    ClearScope,
+    ColorScheme,
+    ItemKind,
+    ParameterType,
+    Penalty,
+    QueueOrder,
+    RuleStatus,
+)
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
@@ -289,17 +300,16 @@ ITEM_TYPE: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "kind": (enum("CONTENT", "USER", "THREAD"), REQUIRED),
+    "kind": (enum(*ItemKind), REQUIRED),
     "fields": (list_of(nested(FIELD)), []),
     "roles": (json_mapping, {}),
     "hiddenFields": (list_of(name, unique=True), []),
 }
-PENALTIES = ("NONE", "LOW", "MEDIUM", "HIGH", "SEVERE")
 POLICY: Spec = {
     "id": ID,
     "name": NAME,
     "parent": (nullable(ref), None),
-    "penalty": (enum(*PENALTIES), "NONE"),
+    "penalty": (enum(*Penalty), Penalty.NONE),
     "strikes": (nullable(integer(0)), None),
     "text": (string, ""),
     "guidelines": (string, ""),
@@ -312,7 +322,7 @@ def _any(raw: Any, path: str, errors: Errors) -> Any:
 
 PARAMETER: Spec = {
     "name": (name, REQUIRED),
-    "type": (enum("STRING", "NUMBER", "BOOLEAN"), REQUIRED),
+    "type": (enum(*ParameterType), REQUIRED),
     "required": (boolean, False),
     "default": (_any, OPTIONAL),  # checked against `type` by `action`
 }
@@ -327,12 +337,11 @@ ACTION: Spec = {
     "appliesStrikes": (boolean, False),
     "parameters": (list_of(nested(PARAMETER)), []),
 }
-BANK_KINDS = ("TEXT", "REGEX", "LOCATION", "HASH")
 BANK_COMMON: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "kind": (enum(*BANK_KINDS), REQUIRED),
+    "kind": (enum(*BankKind), REQUIRED),
 }
 
 
@@ -360,10 +369,10 @@ def _location(raw: Any, path: str, errors: Errors) -> dict | None:
 
 
 BANK_BY_KIND: dict[str, Spec] = {
-    "TEXT": {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
-    "REGEX": {**BANK_COMMON, "values": (list_of(_pattern), [])},
-    "LOCATION": {**BANK_COMMON, "locations": (list_of(_location), [])},
-    "HASH": {
+    BankKind.TEXT: {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
+    BankKind.REGEX: {**BANK_COMMON, "values": (list_of(_pattern), [])},
+    BankKind.LOCATION: {**BANK_COMMON, "locations": (list_of(_location), [])},
+    BankKind.HASH: {
         **BANK_COMMON,
         "signalType": (enum(*HASH_FORMATS), "pdq"),
         "threshold": (integer(0, 256), DEFAULT_HASH_THRESHOLD),
@@ -377,7 +386,7 @@ BANK_BY_KIND: dict[str, Spec] = {
 def bank(raw: Any, path: str, errors: Errors) -> dict | None:
     kind = raw.get("kind") if isinstance(raw, dict) else None
     data = obj(raw, path, errors, BANK_BY_KIND.get(kind, BANK_COMMON))
-    if data and kind == "HASH" and data.get("signalType") and data.get("hashes"):
+    if data and kind == BankKind.HASH and data.get("signalType") and data.get("hashes"):
         for i, value in enumerate(data["hashes"]):
             message = value is not None and hash_error(data["signalType"], value)
             if message:
@@ -394,7 +403,7 @@ RULE: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "status": (enum("LIVE", "BACKGROUND", "DRAFT", "ARCHIVED"), "DRAFT"),
+    "status": (enum(*RuleStatus), RuleStatus.DRAFT),
     "itemTypes": (list_of(ref, unique=True), REQUIRED),
     "policies": (list_of(ref, unique=True), []),
     "actions": (list_of(action_ref), []),
@@ -413,8 +422,9 @@ def _email(raw: Any, path: str, errors: Errors) -> str | None:
 
 
 CLEAR_OTHER_REPORTS: Spec = {
-    "disposition": (enum("SAME_DECISION", "IGNORE"), REQUIRED),
-    "scope": (enum("THIS_QUEUE", "ALL_QUEUES"), "THIS_QUEUE"),
+    # ClearDisposition.NONE ("") is written as `clearOtherReports: null`.
+    "disposition": (enum(*(d for d in ClearDisposition if d)), REQUIRED),
+    "scope": (enum(*ClearScope), ClearScope.THIS_QUEUE),
     "triggerActions": (list_of(ref, unique=True), []),
 }
 QUEUE: Spec = {
@@ -423,7 +433,7 @@ QUEUE: Spec = {
     "description": DESCRIPTION,
     "default": (boolean, False),
     "appeals": (boolean, False),
-    "order": (enum("FIFO", "MOST_REPORTS", "PRIORITY"), "FIFO"),
+    "order": (enum(*QueueOrder), QueueOrder.FIFO),
     "hiddenActions": (list_of(ref, unique=True), []),
     "reviewers": (set_of(_email), []),
     "autoCloseDeleted": (boolean, False),
@@ -475,7 +485,7 @@ SETTINGS: Spec = {
     "wellness": settings_block(
         {
             "blurLevel": integer(0, 6),
-            "colorScheme": enum("NONE", "GRAYSCALE", "SEPIA"),
+            "colorScheme": enum(*ColorScheme),
             "muteVideo": boolean,
         },
         SETTINGS_DEFAULTS["wellness"],
@@ -548,8 +558,8 @@ def action(raw: Any, path: str, errors: Errors) -> dict | None:
 
 def parameter_value_error(kind: str, value: Any) -> str | None:
     ok = {
-        "STRING": isinstance(value, str),
-        "NUMBER": isinstance(value, int | float) and not isinstance(value, bool),
-        "BOOLEAN": isinstance(value, bool),
+        ParameterType.STRING: isinstance(value, str),
+        ParameterType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
+        ParameterType.BOOLEAN: isinstance(value, bool),
     }[kind]
     return None if ok else f"must be a {kind.lower()}"

@@ -12,6 +12,7 @@ from typing import Any
 
 from coop.config.kinds import Canonical
 from coop.config.schema import ConfigError, Errors, parameter_value_error
+from coop.core.enums import ItemKind
 from coop.rules.conditions import CatalogView, ItemTypeInfo, RuleKind, validate_condition
 from coop.signals.registry import SignalRegistry
 
@@ -108,7 +109,7 @@ def validate_state(ctx: Context) -> Errors:
         for i, threshold in enumerate(settings["strikes"]["thresholds"]):
             if threshold:
                 where = f"settings.strikes.thresholds[{i}].actions"
-                users = [t for t, d in item_types.items() if d["kind"] == "USER"]
+                users = [t for t, d in item_types.items() if d["kind"] == ItemKind.USER]
                 _check_action_refs(ctx, threshold["actions"], where, users, errors)
     ncmec = ctx.state.get("ncmec", {}).get("ncmec")
     if ncmec and ncmec["defaultQueue"] and ncmec["defaultQueue"] not in queues:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from coop.core.enums import BankKind, ItemKind
 from coop.signals.registry import (
     FULL_ITEM,
     USER,
@@ -295,7 +296,10 @@ class _Checker:
                 return None
             return found
         if source is Input.ITEM:
-            return {t: USER if types[t].kind == "USER" else "RELATED_ITEM" for t in self.item_types}
+            return {
+                t: USER if types[t].kind == ItemKind.USER else "RELATED_ITEM"
+                for t in self.item_types
+            }
         return {t: _INPUT_TYPES[source] for t in self.item_types} or {"": _INPUT_TYPES[source]}
 
     def check_leaf(self, leaf: Leaf, path: str, rule_kind: RuleKind, automated: bool) -> None:
@@ -467,9 +471,9 @@ class _Checker:
 
 
 def _value_error(kind: str, value: object) -> str | None:
-    if kind == "REGEX":
+    if kind == BankKind.REGEX:
         return regex_error(value)
-    if kind == "LOCATION":
+    if kind == BankKind.LOCATION:
         return location_error(value)
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"

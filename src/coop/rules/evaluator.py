@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from coop.core.enums import ItemKind
 from coop.core.items import ItemRef
 from coop.rules.conditions import ConditionSet, FieldInput, Input, Leaf
 from coop.signals.registry import (
@@ -409,7 +410,7 @@ class EvaluationContext:
         if source is Input.AUTHOR:
             return (USER, (item.creator,)) if item.creator is not None else None
         if source is Input.ITEM:
-            return (USER if item.kind == "USER" else "RELATED_ITEM", (item.ref,))
+            return (USER if item.kind == ItemKind.USER else "RELATED_ITEM", (item.ref,))
         if source is Input.RELEVANT_POLICY:
             policies = self.routing.policy_ids if self.routing else ()
             return _present("POLICY_ID", tuple(policies))
