@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from coop.catalog.builtins import RESERVED_PREFIX
 from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
@@ -30,6 +29,7 @@ from coop.core.enums import (
     RuleStatus,
 )
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
+from coop.core.media import is_http_url
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
 
@@ -155,8 +155,7 @@ def enum(*choices: str) -> Check:
 
 
 def url(raw: Any, path: str, errors: Errors) -> str | None:
-    parts = urlsplit(raw) if isinstance(raw, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(raw):
         errors.append(ConfigError(path, "must be an http(s) URL"))
         return None
     return raw

@@ -9,11 +9,13 @@ as a runtime error.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from coop.core.enums import BankKind, ItemKind
+from coop.core.enums import BankKind, ItemKind, JobSource
 from coop.signals.registry import (
     FULL_ITEM,
     USER,
@@ -28,18 +30,18 @@ SET_OPERATORS = ("all", "any", "xor")
 LEAF_KEYS = frozenset(
     {"input", "signal", "subcategory", "values", "banks", "comparator", "threshold", "substring"}
 )
-COMPARATORS = (
-    "EQUALS",
-    "NOT_EQUAL_TO",
-    "LESS_THAN",
-    "LESS_THAN_OR_EQUALS",
-    "GREATER_THAN",
-    "GREATER_THAN_OR_EQUALS",
-    "IS_UNAVAILABLE",
-    "IS_NOT_PROVIDED",
-)
+# The comparators that compare a score with the threshold, by name (the evaluator's table).
+VALUE_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQUALS": operator.eq,
+    "NOT_EQUAL_TO": operator.ne,
+    "LESS_THAN": operator.lt,
+    "LESS_THAN_OR_EQUALS": operator.le,
+    "GREATER_THAN": operator.gt,
+    "GREATER_THAN_OR_EQUALS": operator.ge,
+}
+COMPARATORS = (*VALUE_COMPARATORS, "IS_UNAVAILABLE", "IS_NOT_PROVIDED")
 EQUALITY = frozenset({"EQUALS", "NOT_EQUAL_TO"})
-SOURCES = ("REPORT", "RULE", "APPEAL", "MANUAL", "API", "MOVE")
+SOURCES = tuple(JobSource)
 
 
 class Input(StrEnum):
@@ -316,6 +318,22 @@ class _Checker:
         if spec is None:
             self.error(f"{path}.signal", f"unknown signal {leaf.signal!r}")
             return
+        self.check_signal(leaf, spec, path, types, automated)
+        self.check_subcategory(leaf, spec, path)
+        self.check_matching(leaf, spec, path)
+        if leaf.substring and "substring" not in spec.options:
+            self.error(f"{path}.substring", f"signal {spec.id} has no substring option")
+        self.check_comparison(leaf, spec, path)
+
+    def check_signal(
+        self,
+        leaf: Leaf,
+        spec: SignalSpec,
+        path: str,
+        types: dict[str, str] | None,
+        automated: bool,
+    ) -> None:
+        """Whether the signal may run here, on this input."""
         if not spec.enabled:
             self.error(f"{path}.signal", f"signal {spec.id} is disabled: {spec.disabled_reason}")
         if automated and not spec.allowed_in_automated_rules:
@@ -331,10 +349,9 @@ class _Checker:
                     f"signal {spec.id} does not accept {_describe(leaf.input)} of type "
                     f"{input_type}{where}",
                 )
-        self.check_subcategory(leaf, spec, path)
-        self.check_matching(leaf, spec, path)
-        if leaf.substring and "substring" not in spec.options:
-            self.error(f"{path}.substring", f"signal {spec.id} has no substring option")
+
+    def check_comparison(self, leaf: Leaf, spec: SignalSpec, path: str) -> None:
+        """The comparator and threshold against the signal's output."""
         if leaf.comparator == "IS_UNAVAILABLE":
             if "threshold" in leaf.keys:
                 self.error(f"{path}.threshold", "IS_UNAVAILABLE takes no threshold")
@@ -430,19 +447,22 @@ class _Checker:
             return
         output = outputs.pop()
         if output in ("POLICY_ID", "SOURCE", OutputType.BOOLEAN):
-            if leaf.comparator not in EQUALITY:
-                self.error(f"{path}.comparator", "use EQUALS or NOT_EQUAL_TO here")
-                return
-            if output == "POLICY_ID":
-                if leaf.threshold not in self.catalog.policies:
-                    self.error(f"{path}.threshold", f"unknown policy {leaf.threshold!r}")
-            elif output == "SOURCE":
-                if leaf.threshold not in SOURCES:
-                    self.error(f"{path}.threshold", "must be one of " + ", ".join(SOURCES))
-            elif not isinstance(leaf.threshold, bool):
-                self.error(f"{path}.threshold", "must be true or false")
+            self.check_equality(leaf, path, output)
             return
         self.check_threshold(leaf, path, OutputType(output), None)
+
+    def check_equality(self, leaf: Leaf, path: str, output: str) -> None:
+        """Policies, sources and booleans are only equal or not."""
+        if leaf.comparator not in EQUALITY:
+            self.error(f"{path}.comparator", "use EQUALS or NOT_EQUAL_TO here")
+        elif output == "POLICY_ID":
+            if leaf.threshold not in self.catalog.policies:
+                self.error(f"{path}.threshold", f"unknown policy {leaf.threshold!r}")
+        elif output == "SOURCE":
+            if leaf.threshold not in SOURCES:
+                self.error(f"{path}.threshold", "must be one of " + ", ".join(SOURCES))
+        elif not isinstance(leaf.threshold, bool):
+            self.error(f"{path}.threshold", "must be true or false")
 
     def check_threshold(
         self,

@@ -23,7 +23,8 @@ from typing import Any, Protocol, TypeVar
 
 from coop.core.enums import ItemKind
 from coop.core.items import ItemRef
-from coop.rules.conditions import ConditionSet, FieldInput, Input, Leaf
+from coop.core.media import media_kind
+from coop.rules.conditions import EQUALITY, VALUE_COMPARATORS, ConditionSet, FieldInput, Input, Leaf
 from coop.signals.registry import (
     FULL_ITEM,
     USER,
@@ -42,13 +43,6 @@ T = TypeVar("T")
 CONCURRENT_COST = 10
 # Longest input value kept in a logged matchedValue (ALL_TEXT can be a whole post).
 LOGGED_VALUE_LENGTH = 500
-
-_IMAGE_EXTENSIONS = frozenset(
-    {"jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif", "avif", "svg"}
-)
-_VIDEO_EXTENSIONS = frozenset(
-    {"mp4", "m4v", "mov", "webm", "mkv", "avi", "wmv", "flv", "mpg", "mpeg", "3gp", "ogv", "ts"}
-)
 
 
 class Outcome(StrEnum):
@@ -510,22 +504,6 @@ def _value_key(value: object) -> Hashable:
     return value  # type: ignore[return-value]
 
 
-def media_kind(url: object) -> str | None:
-    """IMAGE, VIDEO or None for a MEDIA URL, from the extension of its path."""
-    if not isinstance(url, str):
-        return None
-    path = url.split("?", 1)[0].split("#", 1)[0]
-    name = path.rsplit("/", 1)[-1]
-    if "." not in name:
-        return None
-    extension = name.rsplit(".", 1)[1].lower()
-    if extension in _IMAGE_EXTENSIONS:
-        return "IMAGE"
-    if extension in _VIDEO_EXTENSIONS:
-        return "VIDEO"
-    return None
-
-
 def evaluate(
     condition: CompiledCondition | Leaf | ConditionSet, context: EvaluationContext
 ) -> ConditionResult:
@@ -691,23 +669,14 @@ def compare(
     elif isinstance(score, bool) or isinstance(threshold, bool):
         if not (isinstance(score, bool) and isinstance(threshold, bool)):
             raise ValueError(f"cannot compare {score!r} with {threshold!r}")
-        if comparator not in ("EQUALS", "NOT_EQUAL_TO"):
+        if comparator not in EQUALITY:
             raise ValueError(f"booleans take EQUALS or NOT_EQUAL_TO, not {comparator}")
     elif not (
         (isinstance(score, int | float) and isinstance(threshold, int | float))
         or (isinstance(score, str) and isinstance(threshold, str))
     ):
         raise ValueError(f"cannot compare {score!r} with {threshold!r}")
-    if comparator == "EQUALS":
-        return bool(left == right)
-    if comparator == "NOT_EQUAL_TO":
-        return bool(left != right)
-    if comparator == "LESS_THAN":
-        return bool(left < right)
-    if comparator == "LESS_THAN_OR_EQUALS":
-        return bool(left <= right)
-    if comparator == "GREATER_THAN":
-        return bool(left > right)
-    if comparator == "GREATER_THAN_OR_EQUALS":
-        return bool(left >= right)
-    raise ValueError(f"comparator {comparator} does not compare values")
+    compare_values = VALUE_COMPARATORS.get(comparator)
+    if compare_values is None:
+        raise ValueError(f"comparator {comparator} does not compare values")
+    return bool(compare_values(left, right))
