@@ -24,7 +24,6 @@ from coop.config.kinds import BY_KEY, KINDS, Canonical
 from coop.config.schema import ConfigError, Errors
 from coop.config.validate import Context, State, validate_state
 from coop.config.yamlio import dump_yaml
-from coop.core.enums import BankKind
 from coop.review.models import Appeal, Job, JobStatus, Queue, Report
 from coop.signals.registry import SignalRegistry, default_registry
 
@@ -88,14 +87,8 @@ def make_plan(
         given = document.objects.get(kind.key)
         existing = current[kind.key]
         wanted = dict(given or {})
-        if kind.key == "banks":
-            for bank_id, data in wanted.items():
-                if data["kind"] == BankKind.HASH and "hashes" not in data:
-                    data["hashes"] = existing.get(bank_id, {}).get("hashes", [])
-        if kind.key == "queues":
-            for queue_id, data in wanted.items():
-                if "clearOtherReports" not in data:
-                    data["clearOtherReports"] = existing.get(queue_id, {}).get("clearOtherReports")
+        for oid, data in wanted.items():
+            kind.keep_absent(data, existing.get(oid))
         kept = [
             oid
             for oid in existing
