@@ -522,8 +522,13 @@ def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
     for i, hidden in enumerate(data.get("hiddenFields") or []):
         if hidden is not None and hidden not in by_name:
             errors.append(ConfigError(f"{path}.hiddenFields[{i}]", f"unknown field {hidden!r}"))
-    roles = data.get("roles")
-    for role, field_name in (roles or {}).items():
+    _check_roles(data, by_name, path, errors)
+    return data
+
+
+def _check_roles(data: dict, by_name: dict[str, dict], path: str, errors: Errors) -> None:
+    """Each role names a field of the type the role needs, on an item kind that has it."""
+    for role, field_name in (data.get("roles") or {}).items():
         where = f"{path}.roles.{role}"
         if role not in FieldRole.__members__.values():
             errors.append(ConfigError(where, f"unknown role; use one of {', '.join(FieldRole)}"))
@@ -542,7 +547,6 @@ def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
                     where, f"field {field_name!r} is {spec.get('type')}; {role} needs {wanted}"
                 )
             )
-    return data
 
 
 def action(raw: Any, path: str, errors: Errors) -> dict | None:

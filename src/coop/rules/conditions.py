@@ -176,37 +176,8 @@ def _parse_leaf(data: dict, path: str, errors: list[ConditionError]) -> Leaf | N
     for key in data:
         if key not in LEAF_KEYS:
             errors.append(ConditionError(f"{path}.{key}", "unknown key"))
-    raw_input = data.get("input")
-    leaf_input: Input | FieldInput | None = None
-    if raw_input is None:
-        errors.append(ConditionError(path, "a leaf needs an input (or use all/any/xor)"))
-    elif isinstance(raw_input, dict):
-        name = raw_input.get("field")
-        if set(raw_input) != {"field"} or not isinstance(name, str) or not name:
-            errors.append(ConditionError(f"{path}.input", "must be {field: NAME}"))
-        else:
-            leaf_input = FieldInput(name)
-    elif isinstance(raw_input, str) and raw_input in Input.__members__:
-        leaf_input = Input(raw_input)
-    else:
-        errors.append(
-            ConditionError(
-                f"{path}.input",
-                f"unknown input {raw_input!r}; use {{field: NAME}} or one of " + ", ".join(Input),
-            )
-        )
-    for key in ("signal", "subcategory", "comparator"):
-        if key in data and not isinstance(data[key], str):
-            errors.append(ConditionError(f"{path}.{key}", "must be a string"))
-    for key in ("values", "banks"):
-        if key in data and not isinstance(data[key], list):
-            errors.append(ConditionError(f"{path}.{key}", "must be a list"))
-    banks = data.get("banks") if isinstance(data.get("banks"), list) else []
-    for i, bank in enumerate(banks):
-        if not isinstance(bank, str):
-            errors.append(ConditionError(f"{path}.banks[{i}]", "must be a bank id"))
-    if "substring" in data and not isinstance(data["substring"], bool):
-        errors.append(ConditionError(f"{path}.substring", "must be true or false"))
+    leaf_input = _parse_input(data.get("input"), path, errors)
+    _check_leaf_types(data, path, errors)
     comparator = data.get("comparator")
     if isinstance(comparator, str) and comparator not in COMPARATORS:
         errors.append(
@@ -223,12 +194,50 @@ def _parse_leaf(data: dict, path: str, errors: list[ConditionError]) -> Leaf | N
         signal=data.get("signal"),
         subcategory=data.get("subcategory"),
         values=tuple(values),
-        banks=tuple(banks),
+        banks=tuple(data.get("banks") or ()),
         comparator=comparator,
         threshold=data.get("threshold"),
         substring=bool(data.get("substring", False)),
         keys=frozenset(data),
     )
+
+
+def _parse_input(
+    raw_input: object, path: str, errors: list[ConditionError]
+) -> Input | FieldInput | None:
+    if raw_input is None:
+        errors.append(ConditionError(path, "a leaf needs an input (or use all/any/xor)"))
+    elif isinstance(raw_input, dict):
+        name = raw_input.get("field")
+        if set(raw_input) == {"field"} and isinstance(name, str) and name:
+            return FieldInput(name)
+        errors.append(ConditionError(f"{path}.input", "must be {field: NAME}"))
+    elif isinstance(raw_input, str) and raw_input in Input.__members__:
+        return Input(raw_input)
+    else:
+        errors.append(
+            ConditionError(
+                f"{path}.input",
+                f"unknown input {raw_input!r}; use {{field: NAME}} or one of " + ", ".join(Input),
+            )
+        )
+    return None
+
+
+def _check_leaf_types(data: dict, path: str, errors: list[ConditionError]) -> None:
+    """The types of the keys other than input and threshold."""
+    for key in ("signal", "subcategory", "comparator"):
+        if key in data and not isinstance(data[key], str):
+            errors.append(ConditionError(f"{path}.{key}", "must be a string"))
+    for key in ("values", "banks"):
+        if key in data and not isinstance(data[key], list):
+            errors.append(ConditionError(f"{path}.{key}", "must be a list"))
+    banks = data.get("banks") if isinstance(data.get("banks"), list) else []
+    for i, bank in enumerate(banks):
+        if not isinstance(bank, str):
+            errors.append(ConditionError(f"{path}.banks[{i}]", "must be a bank id"))
+    if "substring" in data and not isinstance(data["substring"], bool):
+        errors.append(ConditionError(f"{path}.substring", "must be true or false"))
 
 
 def validate_condition(

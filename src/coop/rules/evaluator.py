@@ -375,23 +375,26 @@ class EvaluationContext:
             self._inputs[key] = resolved
             return resolved
 
+    def _resolve_field(self, source: FieldInput) -> object:
+        declared = self.item.schema.get(source.name)
+        if declared is None:
+            return _NOT_IN_TYPE
+        scalar, container = declared
+        value = self.item.data.get(source.name)
+        if value is None:
+            return None
+        if container == "ARRAY":
+            values = tuple(value)
+        elif container == "MAP":
+            values = tuple(value.values())
+        else:
+            values = (value,)
+        return (scalar, values) if values else None
+
     def _resolve(self, source: Input | FieldInput) -> object:
         item = self.item
         if isinstance(source, FieldInput):
-            declared = item.schema.get(source.name)
-            if declared is None:
-                return _NOT_IN_TYPE
-            scalar, container = declared
-            value = item.data.get(source.name)
-            if value is None:
-                return None
-            if container == "ARRAY":
-                values = tuple(value)
-            elif container == "MAP":
-                values = tuple(value.values())
-            else:
-                values = (value,)
-            return (scalar, values) if values else None
+            return self._resolve_field(source)
         if source is Input.ALL_TEXT:
             texts = self._values_of(("STRING",))
             return ("STRING", ("\n".join(texts),)) if texts else None
@@ -574,26 +577,44 @@ def _leaf_outcome(node: _CompiledLeaf, context: EvaluationContext) -> LeafResult
     input_type, values = resolved  # type: ignore[misc]
     if leaf.signal is None:
         return _direct(leaf, values)
-    unavailable = leaf.comparator == "IS_UNAVAILABLE"
     spec = node.spec
-    run = None
-    if spec is None:
-        problem = f"unknown signal {leaf.signal}"
-    elif not spec.enabled:
-        problem = f"signal {spec.id} is disabled: {spec.disabled_reason}"
-    elif not spec.accepts(input_type):
-        problem = f"signal {spec.id} does not accept {input_type} values"
-    else:
-        run = context.provider.implementation(spec.id)
-        problem = None if run is not None else f"signal {spec.id} has no implementation"
+    run, problem = _implementation(spec, leaf.signal, input_type, context)
     if run is None or spec is None:
-        if unavailable:
+        if leaf.comparator == "IS_UNAVAILABLE":
             return LeafResult(
                 leaf, Outcome.PASSED, matched=MatchedValue(values[0], 0), error=problem
             )
         return LeafResult(leaf, Outcome.ERRORED, error=problem)
     if len(values) > 1 and spec.cost >= CONCURRENT_COST:
         context.prefetch(node, run, input_type, values)
+    return _signal_outcome(node, spec, run, input_type, values, context)
+
+
+def _implementation(
+    spec: SignalSpec | None, signal_id: str, input_type: str, context: EvaluationContext
+) -> tuple[SignalFunction | None, str | None]:
+    """The signal's code, or why it cannot run on `input_type` values."""
+    if spec is None:
+        return None, f"unknown signal {signal_id}"
+    if not spec.enabled:
+        return None, f"signal {spec.id} is disabled: {spec.disabled_reason}"
+    if not spec.accepts(input_type):
+        return None, f"signal {spec.id} does not accept {input_type} values"
+    run = context.provider.implementation(spec.id)
+    return run, None if run is not None else f"signal {spec.id} has no implementation"
+
+
+def _signal_outcome(
+    node: _CompiledLeaf,
+    spec: SignalSpec,
+    run: SignalFunction,
+    input_type: str,
+    values: tuple[object, ...],
+    context: EvaluationContext,
+) -> LeafResult:
+    """Run the signal on each value until one passes (IS_UNAVAILABLE: until one fails)."""
+    leaf = node.leaf
+    unavailable = leaf.comparator == "IS_UNAVAILABLE"
     first: LeafResult | None = None
     error: str | None = None
     for index, value in enumerate(values):
