@@ -2,7 +2,21 @@
 
 Each kind's field table is the single definition of its canonical form: `normalize` fills in the
 defaults (so a file that omits a key and the database agree), `compact` drops them again for
-export, and shape errors come back with their path.
+export, and shape errors come back with their path. The tables are also the kinds' field maps
+(config/kinds.py) and their enums are coop.core.enums, shared with the models.
+
+Why this, and not pydantic as the API (coop.api.schemas) uses: the two validate different
+things. The API checks one request, and pydantic's errors map onto its JSON-pointer error
+format. The file is a whole configuration whose errors are reported together, in the file's
+own spelling, with paths that go on across objects once the shapes are known
+(`rules[0].condition.any[1].banks[0]: unknown bank 'x'`, `policies[0].children[0].id:
+duplicate id`), through nested children, `!secret` references and conditions that are only
+checked against the rest of the file (validate.py). The same table also drives what pydantic
+has no counterpart for: filling defaults in so stored and declared objects compare equal, and
+dropping them again (`compact`) so an export reads like a hand-written file. Rewritten in
+pydantic, every message tests/config/test_config_errors.py pins would have to be re-created
+through custom validators and error translation, and compaction would still be hand-written;
+so there are two, each for the job it fits, and neither validates the other's input.
 """
 
 from __future__ import annotations
