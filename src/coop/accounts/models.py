@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from coop.accounts.permissions import Permission
+from coop.core.enums import ColorScheme
 
 # How long a retired signing key stays published, so receivers can roll over (api.md).
 SIGNING_KEY_GRACE = timedelta(hours=24)
@@ -33,12 +34,6 @@ class Role(models.Model):
 
 # Wellness (accounts.md): 0 = no blur … 6 = strongest.
 BLUR_LEVELS = range(7)
-
-
-class ColorScheme(models.TextChoices):
-    NONE = "NONE", "Full colour"
-    GRAYSCALE = "GRAYSCALE", "Grayscale"
-    SEPIA = "SEPIA", "Sepia"
 
 
 class UserManager(BaseUserManager["User"]):

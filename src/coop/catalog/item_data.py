@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 from coop.core.field_types import EMPTY_STRING_IS_ABSENT, MEDIA_TYPES, FieldRole, FieldType
+from coop.core.media import is_http_url
 
 # Column widths of the submission table's item references (ingest.ItemSubmission).
 MAX_ITEM_ID_LENGTH = 255
@@ -24,7 +25,6 @@ MAX_TYPE_ID_LENGTH = 64
 
 GEOHASH_ALPHABET = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-HTTP_URL_RE = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
 INT_RE = re.compile(r"^[+-]?\d+$")
 TRUE_STRINGS = frozenset({"true", "1"})
 FALSE_STRINGS = frozenset({"false", "0"})
@@ -70,7 +70,6 @@ class _Invalid(Exception):
     """Raised by a scalar coercer; the field path is added by the caller."""
 
 
-_ABSENT = object()
 Coercer = Callable[[Any], Any]
 
 
@@ -147,7 +146,7 @@ def _url(value: Any) -> str:
     if type(value) is not str:
         raise _Invalid("must be a URL string")
     _check_length(value)
-    if not HTTP_URL_RE.match(value):
+    if not is_http_url(value):
         raise _Invalid("must be an http(s) URL")
     return value
 

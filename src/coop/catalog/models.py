@@ -11,6 +11,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from coop.core.enums import BankKind, ChangeOperation, ItemKind, Penalty
+
 ID_LENGTH = 64
 
 
@@ -29,12 +31,6 @@ class ConfigObject(models.Model):
         return self.name or self.id
 
 
-class ItemKind(models.TextChoices):
-    CONTENT = "CONTENT"
-    USER = "USER"
-    THREAD = "THREAD"
-
-
 class ItemType(ConfigObject):
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
     description = models.TextField(blank=True)
@@ -47,14 +43,6 @@ class ItemType(ConfigObject):
 
     class Meta(ConfigObject.Meta):
         pass
-
-
-class Penalty(models.TextChoices):
-    NONE = "NONE"
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
-    SEVERE = "SEVERE"
 
 
 class Policy(ConfigObject):
@@ -87,13 +75,6 @@ class Action(ConfigObject):
 
     class Meta(ConfigObject.Meta):
         pass
-
-
-class BankKind(models.TextChoices):
-    TEXT = "TEXT"
-    REGEX = "REGEX"
-    LOCATION = "LOCATION"
-    HASH = "HASH"
 
 
 class Bank(ConfigObject):
@@ -141,12 +122,6 @@ class OrgSettings(models.Model):
     def load(cls) -> OrgSettings:
         obj, _ = cls.objects.get_or_create(id=1)
         return obj
-
-
-class ChangeOperation(models.TextChoices):
-    CREATE = "CREATE"
-    UPDATE = "UPDATE"
-    DELETE = "DELETE"
 
 
 class ConfigChange(models.Model):

@@ -7,9 +7,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-
-class NcmecStatus(models.TextChoices):
-    PENDING = "PENDING"
+from coop.core.enums import NcmecStatus
 
 
 class NcmecRequest(models.Model):

@@ -46,36 +46,43 @@ def parse_document(raw: Any) -> tuple[Document, Errors]:
             errors.append(ConfigError(str(key), f"unknown key; use {', '.join(TOP_LEVEL)}"))
     if "version" in raw and raw["version"] != FILE_VERSION:
         errors.append(ConfigError("version", f"must be {FILE_VERSION}"))
-    for key in ("settings", "ncmec"):
-        if key in raw:
-            data = schema.obj(raw[key], key, errors, getattr(schema, key.upper()))
-            if data is not None:
-                _add(doc, errors, key, key, data, key)
+    _parse_singletons(doc, errors, raw)
     if "policies" in raw:
         doc.objects["policies"] = {}
         items = _list(raw["policies"], "policies", errors)
         for i, item in enumerate(items):
             _policy(doc, errors, item, f"policies[{i}]", parent=None)
     for key, check in _LIST_CHECKS.items():
-        if key not in raw:
-            continue
-        doc.objects[key] = {}
-        for i, item in enumerate(_list(raw[key], key, errors)):
-            path = f"{key}[{i}]"
-            data = check(item, path, errors)
-            if data is None or data.get("id") is None:
-                continue
-            if key in ("routingRules", "appealRoutingRules"):
-                data["position"] = i
-                other = "appealRoutingRules" if key == "routingRules" else "routingRules"
-                if (other, data["id"]) in doc.paths:
-                    errors.append(
-                        ConfigError(f"{path}.id", f"duplicate id {data['id']!r} (also {other})")
-                    )
-                    continue
-            _add(doc, errors, key, data["id"], data, path)
+        if key in raw:
+            doc.objects[key] = {}
+            _parse_list(doc, errors, key, check, _list(raw[key], key, errors))
     _check_default_queues(raw.get("queues"), errors)
     return doc, errors
+
+
+def _parse_singletons(doc: Document, errors: Errors, raw: dict) -> None:
+    for key in ("settings", "ncmec"):
+        if key in raw:
+            data = schema.obj(raw[key], key, errors, getattr(schema, key.upper()))
+            if data is not None:
+                _add(doc, errors, key, key, data, key)
+
+
+def _parse_list(doc: Document, errors: Errors, key: str, check: schema.Check, items: list) -> None:
+    for i, item in enumerate(items):
+        path = f"{key}[{i}]"
+        data = check(item, path, errors)
+        if data is None or data.get("id") is None:
+            continue
+        if key in ("routingRules", "appealRoutingRules"):
+            data["position"] = i
+            other = "appealRoutingRules" if key == "routingRules" else "routingRules"
+            if (other, data["id"]) in doc.paths:
+                errors.append(
+                    ConfigError(f"{path}.id", f"duplicate id {data['id']!r} (also {other})")
+                )
+                continue
+        _add(doc, errors, key, data["id"], data, path)
 
 
 def _list(raw: Any, path: str, errors: Errors) -> list:

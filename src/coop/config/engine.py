@@ -82,33 +82,7 @@ def make_plan(
     """
     current = current_state()
     plan = Plan()
-    desired: State = {}
-    for kind in KINDS:
-        given = document.objects.get(kind.key)
-        existing = current[kind.key]
-        wanted = dict(given or {})
-        if kind.key == "banks":
-            for bank_id, data in wanted.items():
-                if data["kind"] == "HASH" and "hashes" not in data:
-                    data["hashes"] = existing.get(bank_id, {}).get("hashes", [])
-        if kind.key == "queues":
-            for queue_id, data in wanted.items():
-                if "clearOtherReports" not in data:
-                    data["clearOtherReports"] = existing.get(queue_id, {}).get("clearOtherReports")
-        kept = [
-            oid
-            for oid in existing
-            if oid not in wanted
-            and (kind.key, oid) not in delete
-            and not (prune and kind.key != "settings")
-        ]
-        for oid in kept:
-            wanted[oid] = existing[oid]
-        if kind.key == "queues":
-            _settle_default_queues(wanted, existing, given or {}, delete, plan.errors)
-        if kind.key in ("routingRules", "appealRoutingRules"):
-            _append_positions(wanted, len(given or {}), kept)
-        desired[kind.key] = wanted
+    desired = _desired_state(document, current, prune, delete, plan.errors)
     _check_routing_ids(document, current, plan.errors)
     emails = {email for queue in desired["queues"].values() for email in queue["reviewers"]}
     plan.errors += validate_state(
@@ -138,6 +112,38 @@ def make_plan(
             if oid not in wanted
         ]
     return plan
+
+
+def _desired_state(
+    document: Document,
+    current: State,
+    prune: bool,
+    delete: Collection[tuple[str, str]],
+    errors: Errors,
+) -> State:
+    """The configuration after applying `document`: its objects plus the existing ones kept."""
+    desired: State = {}
+    for kind in KINDS:
+        given = document.objects.get(kind.key)
+        existing = current[kind.key]
+        wanted = dict(given or {})
+        for oid, data in wanted.items():
+            kind.keep_absent(data, existing.get(oid))
+        kept = [
+            oid
+            for oid in existing
+            if oid not in wanted
+            and (kind.key, oid) not in delete
+            and not (prune and kind.key != "settings")
+        ]
+        for oid in kept:
+            wanted[oid] = existing[oid]
+        if kind.key == "queues":
+            _settle_default_queues(wanted, existing, given or {}, delete, errors)
+        if kind.key in ("routingRules", "appealRoutingRules"):
+            _append_positions(wanted, len(given or {}), kept)
+        desired[kind.key] = wanted
+    return desired
 
 
 def _settle_default_queues(

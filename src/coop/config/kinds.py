@@ -7,6 +7,9 @@ only be converted in one place.
 
 from __future__ import annotations
 
+import copy
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -16,6 +19,7 @@ from django.utils import timezone
 from coop.accounts.models import User
 from coop.catalog.models import Action, Bank, BankEntry, ItemType, OrgSettings, Policy
 from coop.config import schema
+from coop.core.enums import BankKind
 from coop.core.field_types import FieldRole
 from coop.review.models import ClearDisposition, ClearScope, Queue
 from coop.rules.models import RoutingKind, RoutingRule, Rule
@@ -28,12 +32,53 @@ def _normalize(check: schema.Check, raw: dict) -> Canonical:
     return check(raw, "", [])
 
 
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def _copy(value: Any) -> Any:
+    """Array fields come back as lists the canonical dict must not share."""
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+_DROP = object()
+
+
 class Kind:
-    """One list of the configuration file (`itemTypes`, `rules`, ...)."""
+    """One list of the configuration file (`itemTypes`, `rules`, ...).
+
+    The kind's field map is its schema spec: each file key is read from and assigned to the
+    model attribute of the same name in snake_case (`hiddenFields` -> `hidden_fields`) unless
+    `renamed` says otherwise; `read`/`write` convert the values that are not stored as they are
+    spelled in the file, and `by_hand` keys are not stored on the row at all (`after_save`
+    writes them). Export is `schema.compact` plus the `export_as` spellings. So a new field of
+    a kind needs its model field, migration, schema entry and form only.
+    """
 
     key: ClassVar[str]
     model: ClassVar[type[models.Model]]
     singleton: ClassVar[bool] = False
+    spec_: ClassVar[schema.Spec] = {}
+    # Checked again on load, to fill in defaults added since the row was written.
+    check: ClassVar[schema.Check | None] = None
+    renamed: ClassVar[dict[str, str]] = {}
+    # file key -> model value -> canonical value / canonical value -> model value
+    read: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    write_as: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    # file key -> canonical value from the whole row (keys not stored as one attribute)
+    read_row: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    by_hand: ClassVar[frozenset[str]] = frozenset()
+    # Keys kept on the row that are not in the file (routing rules' position).
+    extra: ClassVar[tuple[str, ...]] = ()
+    # file key -> how it is exported (after compaction; _DROP leaves it out)
+    export_as: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    # Keys exported even at their default value.
+    always_exported: ClassVar[frozenset[str]] = frozenset()
+    # OPTIONAL keys an absent value of which keeps the object's current one (value for new ones).
+    kept_when_absent: ClassVar[dict[str, Any]] = {}
+
+    def spec(self) -> schema.Spec:
+        return self.spec_
 
     def queryset(self) -> models.QuerySet:
         return self.model.objects.all()
@@ -45,11 +90,27 @@ class Kind:
     def versions(self) -> dict[str, int]:
         return dict(self.queryset().values_list("pk", "version"))
 
+    def attribute(self, key: str) -> str:
+        return self.renamed.get(key, _snake(key))
+
     def to_dict(self, o: Any) -> Canonical:
-        raise NotImplementedError
+        raw: Canonical = {}
+        for key in (*self.spec(), *self.extra):
+            if key in self.read_row:
+                raw[key] = self.read_row[key](o)
+            elif key not in self.by_hand:
+                value = _copy(getattr(o, self.attribute(key)))
+                raw[key] = self.read[key](value) if key in self.read else value
+        return _normalize(self.check, raw) if self.check else raw
 
     def assign(self, o: Any, data: Canonical) -> None:
-        raise NotImplementedError
+        for key in (*self.spec(), *self.extra):
+            if key == "id" or key in self.by_hand or key in self.read_row:
+                continue
+            value = data[key]
+            setattr(
+                o, self.attribute(key), self.write_as[key](value) if key in self.write_as else value
+            )
 
     def write(self, data: Canonical, version: int) -> None:
         o = self.model.objects.filter(pk=data["id"]).first() or self.model(pk=data["id"])
@@ -65,40 +126,49 @@ class Kind:
     def delete(self, object_id: str) -> None:
         self.model.objects.filter(pk=object_id).delete()
 
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        return [schema.compact(data, self.spec()) for data in state.values()]
+    def keep_absent(self, data: Canonical, existing: Canonical | None) -> None:
+        """Fill the `kept_when_absent` keys a file left out from the object's current state."""
+        spec = self.export_spec(data)
+        for key, new in self.kept_when_absent.items():
+            if key in spec and key not in data:
+                data[key] = copy.deepcopy((existing or {}).get(key, new))
 
-    def spec(self) -> schema.Spec:
-        raise NotImplementedError
+    def export_spec(self, data: Canonical) -> schema.Spec:
+        return self.spec()
+
+    def export_one(self, data: Canonical) -> Any:
+        item = schema.compact(data, self.export_spec(data))
+        for key in self.extra:
+            item.pop(key, None)
+        for key in self.always_exported:
+            item.setdefault(key, data[key])
+        for key, spell in self.export_as.items():
+            if key in item:
+                value = spell(item[key])
+                if value is _DROP:
+                    del item[key]
+                else:
+                    item[key] = value
+        return item
+
+    def export(self, state: dict[str, Canonical]) -> list[Any]:
+        return [self.export_one(data) for data in state.values()]
+
+
+def _compact_each(spec: schema.Spec) -> Callable[[list[dict]], list[dict]]:
+    return lambda values: [schema.compact(value, spec) for value in values]
 
 
 class ItemTypes(Kind):
     key = "itemTypes"
     model = ItemType
-
-    def spec(self) -> schema.Spec:
-        return schema.ITEM_TYPE
-
-    def to_dict(self, o: ItemType) -> Canonical:
-        raw = {"id": o.id, "name": o.name, "description": o.description, "kind": o.kind}
-        return _normalize(
-            schema.item_type,
-            {**raw, "fields": o.fields, "roles": o.roles, "hiddenFields": o.hidden_fields},
-        )
-
-    def assign(self, o: ItemType, data: Canonical) -> None:
-        o.name, o.description, o.kind = data["name"], data["description"], data["kind"]
-        o.fields, o.roles, o.hidden_fields = data["fields"], data["roles"], data["hiddenFields"]
-
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        out = []
-        for data in state.values():
-            item = schema.compact(data, schema.ITEM_TYPE)
-            item["fields"] = [schema.compact(f, schema.FIELD) for f in data["fields"]]
-            if "roles" in item:
-                item["roles"] = {str(r): item["roles"][r] for r in FieldRole if r in item["roles"]}
-            out.append(item)
-        return out
+    spec_ = schema.ITEM_TYPE
+    check = staticmethod(schema.item_type)
+    always_exported = frozenset({"fields"})
+    export_as = {
+        "fields": _compact_each(schema.FIELD),
+        "roles": lambda roles: {str(r): roles[r] for r in FieldRole if r in roles},
+    }
 
 
 class Policies(Kind):
@@ -106,27 +176,11 @@ class Policies(Kind):
 
     key = "policies"
     model = Policy
-
-    def spec(self) -> schema.Spec:
-        return schema.POLICY
-
-    def to_dict(self, o: Policy) -> Canonical:
-        return {
-            "id": o.id,
-            "name": o.name,
-            "parent": o.parent_id,
-            "penalty": o.penalty,
-            "strikes": o.strikes,
-            "text": o.text,
-            "guidelines": o.guidelines,
-        }
-
-    def assign(self, o: Policy, data: Canonical) -> None:
-        o.name, o.parent_id, o.penalty = data["name"], data["parent"], data["penalty"]
-        o.strikes, o.text, o.guidelines = data["strikes"], data["text"], data["guidelines"]
+    spec_ = schema.POLICY
+    renamed = {"parent": "parent_id"}
 
     def export(self, state: dict[str, Canonical]) -> list[Any]:
-        nodes = {pid: schema.compact(data, schema.POLICY) for pid, data in state.items()}
+        nodes = {pid: self.export_one(data) for pid, data in state.items()}
         roots = []
         for node in nodes.values():
             parent = node.pop("parent", None)
@@ -142,183 +196,122 @@ class Actions(Kind):
 
     key = "actions"
     model = Action
-
-    def spec(self) -> schema.Spec:
-        return schema.ACTION
+    spec_ = schema.ACTION
+    check = staticmethod(schema.action)
+    export_as = {"parameters": _compact_each(schema.PARAMETER)}
 
     def queryset(self) -> models.QuerySet:
         return Action.objects.filter(builtin=False)
 
-    def to_dict(self, o: Action) -> Canonical:
-        return _normalize(
-            schema.action,
-            {
-                "id": o.id,
-                "name": o.name,
-                "description": o.description,
-                "callbackUrl": o.callback_url,
-                "headers": o.headers,
-                "body": o.body,
-                "itemTypes": list(o.item_types),
-                "appliesStrikes": o.applies_strikes,
-                "parameters": o.parameters,
-            },
-        )
-
     def assign(self, o: Action, data: Canonical) -> None:
-        o.name, o.description, o.callback_url = (
-            data["name"],
-            data["description"],
-            data["callbackUrl"],
-        )
-        o.headers, o.body, o.item_types = data["headers"], data["body"], data["itemTypes"]
-        o.applies_strikes, o.parameters = data["appliesStrikes"], data["parameters"]
+        super().assign(o, data)
         o.builtin = False
-
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        out = []
-        for data in state.values():
-            item = schema.compact(data, schema.ACTION)
-            if "parameters" in item:
-                item["parameters"] = [
-                    schema.compact(p, schema.PARAMETER) for p in data["parameters"]
-                ]
-            out.append(item)
-        return out
 
 
 class Banks(Kind):
+    """The values, locations or hashes are the bank's entries; the keys depend on the kind."""
+
     key = "banks"
     model = Bank
-
-    def spec(self) -> schema.Spec:
-        return schema.BANK_COMMON
+    spec_ = schema.BANK_COMMON
+    check = staticmethod(schema.bank)
+    renamed = {"threshold": "distance_threshold"}
+    by_hand = frozenset({"values", "locations", "hashes"})
+    kept_when_absent = {"hashes": []}
+    export_as = {"locations": lambda locations: [schema.ordered_location(x) for x in locations]}
 
     def queryset(self) -> models.QuerySet:
         return Bank.objects.prefetch_related("entries")
 
+    def export_spec(self, data: Canonical) -> schema.Spec:
+        return schema.BANK_BY_KIND.get(data.get("kind"), schema.BANK_COMMON)
+
     def to_dict(self, o: Bank) -> Canonical:
+        spec = schema.BANK_BY_KIND[o.kind]
+        raw: Canonical = {}
+        for key in spec:
+            if key not in self.by_hand:
+                raw[key] = getattr(o, self.attribute(key))
         entries = list(o.entries.all())
-        raw: Canonical = {"id": o.id, "name": o.name, "description": o.description, "kind": o.kind}
-        if o.kind == "LOCATION":
+        if o.kind == BankKind.LOCATION:
             raw["locations"] = [e.location for e in entries]
-        elif o.kind == "HASH":
-            raw["signalType"] = o.signal_type or "pdq"
-            raw["threshold"] = o.distance_threshold
-            raw["enabled"] = o.enabled
+        elif o.kind == BankKind.HASH:
+            raw["signalType"] = raw["signalType"] or "pdq"
             raw["hashes"] = [e.value for e in entries]
-            if o.distance_threshold is None:
+            if raw["threshold"] is None:
                 del raw["threshold"]
         else:
             raw["values"] = [e.value for e in entries]
         return _normalize(schema.bank, raw)
 
     def assign(self, o: Bank, data: Canonical) -> None:
-        o.name, o.description, o.kind = data["name"], data["description"], data["kind"]
-        o.signal_type = data.get("signalType", "")
-        o.distance_threshold = data.get("threshold")
-        o.enabled = data.get("enabled", True)
+        o.signal_type, o.distance_threshold, o.enabled = "", None, True  # not HASH
+        for key in self.export_spec(data):
+            if key != "id" and key not in self.by_hand:
+                setattr(o, self.attribute(key), data[key])
 
     def after_save(self, o: Bank, data: Canonical) -> None:
         o.entries.all().delete()
-        if data["kind"] == "LOCATION":
+        if data["kind"] == BankKind.LOCATION:
             rows = [
                 BankEntry(bank=o, position=i, location=loc)
                 for i, loc in enumerate(data["locations"])
             ]
         else:
-            values = data["hashes"] if data["kind"] == "HASH" else data["values"]
+            values = data["hashes"] if data["kind"] == BankKind.HASH else data["values"]
             rows = [BankEntry(bank=o, position=i, value=v) for i, v in enumerate(values)]
         BankEntry.objects.bulk_create(rows, batch_size=5000)
-
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        out = []
-        for data in state.values():
-            item = schema.compact(data, schema.BANK_BY_KIND[data["kind"]])
-            if "locations" in item:
-                item["locations"] = [schema.ordered_location(loc) for loc in item["locations"]]
-            out.append(item)
-        return out
 
 
 class Rules(Kind):
     key = "rules"
     model = Rule
+    spec_ = schema.RULE
+    read = {
+        "actions": lambda actions: [
+            {"id": a["id"], "parameters": a.get("parameters") or {}} for a in actions
+        ],
+        "expiresAt": lambda moment: schema.format_datetime(moment) if moment else None,
+    }
+    write_as = {"expiresAt": lambda text: datetime.fromisoformat(text) if text else None}
+    export_as = {
+        "actions": schema.compact_action_refs,
+        "condition": schema.ordered_condition,
+    }
 
-    def spec(self) -> schema.Spec:
-        return schema.RULE
 
-    def to_dict(self, o: Rule) -> Canonical:
-        return {
-            "id": o.id,
-            "name": o.name,
-            "description": o.description,
-            "status": o.status,
-            "itemTypes": list(o.item_types),
-            "policies": list(o.policies),
-            "actions": [
-                {"id": a["id"], "parameters": a.get("parameters") or {}} for a in o.actions
-            ],
-            "tags": list(o.tags),
-            "expiresAt": schema.format_datetime(o.expires_at) if o.expires_at else None,
-            "maxDailyActions": o.max_daily_actions,
-            "condition": o.condition,
-        }
-
-    def assign(self, o: Rule, data: Canonical) -> None:
-        o.name, o.description, o.status = data["name"], data["description"], data["status"]
-        o.item_types, o.policies, o.tags = data["itemTypes"], data["policies"], data["tags"]
-        o.actions, o.condition = data["actions"], data["condition"]
-        o.expires_at = datetime.fromisoformat(data["expiresAt"]) if data["expiresAt"] else None
-        o.max_daily_actions = data["maxDailyActions"]
-
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        out = []
-        for data in state.values():
-            item = schema.compact(data, schema.RULE)
-            if "actions" in item:
-                item["actions"] = schema.compact_action_refs(data["actions"])
-            item["condition"] = schema.ordered_condition(item["condition"])
-            out.append(item)
-        return out
+def _clear_other_reports(o: Queue) -> Canonical | None:
+    if not o.clear_disposition:
+        return None
+    return {
+        "disposition": o.clear_disposition,
+        "scope": o.clear_scope,
+        "triggerActions": list(o.clear_trigger_actions),
+    }
 
 
 class Queues(Kind):
     key = "queues"
     model = Queue
-
-    def spec(self) -> schema.Spec:
-        return schema.QUEUE
+    spec_ = schema.QUEUE
+    renamed = {"default": "is_default", "appeals": "is_appeals"}
+    read_row = {
+        "reviewers": lambda o: sorted(u.email.lower() for u in o.reviewers.all()),
+        "clearOtherReports": _clear_other_reports,
+    }
+    kept_when_absent = {"clearOtherReports": None}
+    # Off: left out, so files that never used it export as before.
+    export_as = {
+        "clearOtherReports": lambda clear: (
+            schema.compact(clear, schema.CLEAR_OTHER_REPORTS) if clear else _DROP
+        )
+    }
 
     def queryset(self) -> models.QuerySet:
         return Queue.objects.prefetch_related("reviewers")
 
-    def to_dict(self, o: Queue) -> Canonical:
-        return {
-            "id": o.id,
-            "name": o.name,
-            "description": o.description,
-            "default": o.is_default,
-            "appeals": o.is_appeals,
-            "order": o.order,
-            "hiddenActions": list(o.hidden_actions),
-            "reviewers": sorted(u.email.lower() for u in o.reviewers.all()),
-            "autoCloseDeleted": o.auto_close_deleted,
-            "clearOtherReports": (
-                {
-                    "disposition": o.clear_disposition,
-                    "scope": o.clear_scope,
-                    "triggerActions": list(o.clear_trigger_actions),
-                }
-                if o.clear_disposition
-                else None
-            ),
-        }
-
     def assign(self, o: Queue, data: Canonical) -> None:
-        o.name, o.description, o.order = data["name"], data["description"], data["order"]
-        o.is_default, o.is_appeals = data["default"], data["appeals"]
-        o.hidden_actions, o.auto_close_deleted = data["hiddenActions"], data["autoCloseDeleted"]
+        super().assign(o, data)
         clear = data.get("clearOtherReports") or {
             "disposition": ClearDisposition.NONE,
             "scope": ClearScope.THIS_QUEUE,
@@ -326,16 +319,6 @@ class Queues(Kind):
         }
         o.clear_disposition, o.clear_scope = clear["disposition"], clear["scope"]
         o.clear_trigger_actions = clear["triggerActions"]
-
-    def export(self, state: dict[str, Canonical]) -> list[Any]:
-        out = []
-        for data in state.values():
-            item = schema.compact(data, schema.QUEUE)
-            clear = item.pop("clearOtherReports", None)
-            if clear:  # off: left out, so files that never used it export as before
-                item["clearOtherReports"] = schema.compact(clear, schema.CLEAR_OTHER_REPORTS)
-            out.append(item)
-        return out
 
     def after_save(self, o: Queue, data: Canonical) -> None:
         o.reviewers.set(User.objects.filter(email__in=data["reviewers"]))
@@ -347,38 +330,20 @@ class RoutingRules(Kind):
     key = "routingRules"
     model = RoutingRule
     routing_kind = RoutingKind.ROUTING
-
-    def spec(self) -> schema.Spec:
-        return schema.ROUTING_RULE
+    spec_ = schema.ROUTING_RULE
+    renamed = {"queue": "queue_id"}
+    extra = ("position",)
+    export_as = {"condition": schema.ordered_condition}
 
     def queryset(self) -> models.QuerySet:
         return RoutingRule.objects.filter(kind=self.routing_kind).order_by("position")
 
-    def to_dict(self, o: RoutingRule) -> Canonical:
-        return {
-            "id": o.id,
-            "name": o.name,
-            "description": o.description,
-            "itemTypes": list(o.item_types),
-            "queue": o.queue_id,
-            "condition": o.condition,
-            "position": o.position,
-        }
-
     def assign(self, o: RoutingRule, data: Canonical) -> None:
-        o.name, o.description, o.kind = data["name"], data["description"], self.routing_kind
-        o.item_types, o.queue_id = data["itemTypes"], data["queue"]
-        o.condition, o.position = data["condition"], data["position"]
+        super().assign(o, data)
+        o.kind = self.routing_kind
 
     def export(self, state: dict[str, Canonical]) -> list[Any]:
-        ordered = sorted(state.values(), key=lambda d: d["position"])
-        out = []
-        for data in ordered:
-            item = schema.compact(data, schema.ROUTING_RULE)
-            del item["position"]
-            item["condition"] = schema.ordered_condition(item["condition"])
-            out.append(item)
-        return out
+        return super().export(dict(sorted(state.items(), key=lambda kv: kv[1]["position"])))
 
 
 class AppealRoutingRules(RoutingRules):
@@ -425,8 +390,7 @@ class Settings(Singleton):
 
     key = "settings"
 
-    def spec(self) -> schema.Spec:
-        return schema.SETTINGS
+    spec_ = schema.SETTINGS
 
     def load(self) -> dict[str, Canonical]:
         return super().load() or {self.key: _normalize(schema.nested(schema.SETTINGS), {})}
@@ -444,8 +408,7 @@ class Settings(Singleton):
 class Ncmec(Singleton):
     key = "ncmec"
 
-    def spec(self) -> schema.Spec:
-        return schema.NCMEC
+    spec_ = schema.NCMEC
 
 
 # Dependency order: objects are written in this order and deleted in the reverse one.

@@ -2,7 +2,21 @@
 
 Each kind's field table is the single definition of its canonical form: `normalize` fills in the
 defaults (so a file that omits a key and the database agree), `compact` drops them again for
-export, and shape errors come back with their path.
+export, and shape errors come back with their path. The tables are also the kinds' field maps
+(config/kinds.py) and their enums are coop.core.enums, shared with the models.
+
+Why this, and not pydantic as the API (coop.api.schemas) uses: the two validate different
+things. The API checks one request, and pydantic's errors map onto its JSON-pointer error
+format. The file is a whole configuration whose errors are reported together, in the file's
+own spelling, with paths that go on across objects once the shapes are known
+(`rules[0].condition.any[1].banks[0]: unknown bank 'x'`, `policies[0].children[0].id:
+duplicate id`), through nested children, `!secret` references and conditions that are only
+checked against the rest of the file (validate.py). The same table also drives what pydantic
+has no counterpart for: filling defaults in so stored and declared objects compare equal, and
+dropping them again (`compact`) so an export reads like a hand-written file. Rewritten in
+pydantic, every message tests/config/test_config_errors.py pins would have to be re-created
+through custom validators and error translation, and compaction would still be hand-written;
+so there are two, each for the job it fits, and neither validates the other's input.
 """
 
 from __future__ import annotations
@@ -14,11 +28,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from coop.catalog.builtins import RESERVED_PREFIX
 from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
+from coop.core.enums import (
+    BankKind,
+    ClearDisposition,
+    ClearScope,
+    ColorScheme,
+    ItemKind,
+    ParameterType,
+    Penalty,
+    QueueOrder,
+    RuleStatus,
+)
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
+from coop.core.media import is_http_url
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
 
@@ -144,8 +169,7 @@ def enum(*choices: str) -> Check:
 
 
 def url(raw: Any, path: str, errors: Errors) -> str | None:
-    parts = urlsplit(raw) if isinstance(raw, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(raw):
         errors.append(ConfigError(path, "must be an http(s) URL"))
         return None
     return raw
@@ -289,17 +313,16 @@ ITEM_TYPE: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "kind": (enum("CONTENT", "USER", "THREAD"), REQUIRED),
+    "kind": (enum(*ItemKind), REQUIRED),
     "fields": (list_of(nested(FIELD)), []),
     "roles": (json_mapping, {}),
     "hiddenFields": (list_of(name, unique=True), []),
 }
-PENALTIES = ("NONE", "LOW", "MEDIUM", "HIGH", "SEVERE")
 POLICY: Spec = {
     "id": ID,
     "name": NAME,
     "parent": (nullable(ref), None),
-    "penalty": (enum(*PENALTIES), "NONE"),
+    "penalty": (enum(*Penalty), Penalty.NONE),
     "strikes": (nullable(integer(0)), None),
     "text": (string, ""),
     "guidelines": (string, ""),
@@ -312,7 +335,7 @@ def _any(raw: Any, path: str, errors: Errors) -> Any:
 
 PARAMETER: Spec = {
     "name": (name, REQUIRED),
-    "type": (enum("STRING", "NUMBER", "BOOLEAN"), REQUIRED),
+    "type": (enum(*ParameterType), REQUIRED),
     "required": (boolean, False),
     "default": (_any, OPTIONAL),  # checked against `type` by `action`
 }
@@ -327,12 +350,11 @@ ACTION: Spec = {
     "appliesStrikes": (boolean, False),
     "parameters": (list_of(nested(PARAMETER)), []),
 }
-BANK_KINDS = ("TEXT", "REGEX", "LOCATION", "HASH")
 BANK_COMMON: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "kind": (enum(*BANK_KINDS), REQUIRED),
+    "kind": (enum(*BankKind), REQUIRED),
 }
 
 
@@ -360,10 +382,10 @@ def _location(raw: Any, path: str, errors: Errors) -> dict | None:
 
 
 BANK_BY_KIND: dict[str, Spec] = {
-    "TEXT": {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
-    "REGEX": {**BANK_COMMON, "values": (list_of(_pattern), [])},
-    "LOCATION": {**BANK_COMMON, "locations": (list_of(_location), [])},
-    "HASH": {
+    BankKind.TEXT: {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
+    BankKind.REGEX: {**BANK_COMMON, "values": (list_of(_pattern), [])},
+    BankKind.LOCATION: {**BANK_COMMON, "locations": (list_of(_location), [])},
+    BankKind.HASH: {
         **BANK_COMMON,
         "signalType": (enum(*HASH_FORMATS), "pdq"),
         "threshold": (integer(0, 256), DEFAULT_HASH_THRESHOLD),
@@ -377,7 +399,7 @@ BANK_BY_KIND: dict[str, Spec] = {
 def bank(raw: Any, path: str, errors: Errors) -> dict | None:
     kind = raw.get("kind") if isinstance(raw, dict) else None
     data = obj(raw, path, errors, BANK_BY_KIND.get(kind, BANK_COMMON))
-    if data and kind == "HASH" and data.get("signalType") and data.get("hashes"):
+    if data and kind == BankKind.HASH and data.get("signalType") and data.get("hashes"):
         for i, value in enumerate(data["hashes"]):
             message = value is not None and hash_error(data["signalType"], value)
             if message:
@@ -394,7 +416,7 @@ RULE: Spec = {
     "id": ID,
     "name": NAME,
     "description": DESCRIPTION,
-    "status": (enum("LIVE", "BACKGROUND", "DRAFT", "ARCHIVED"), "DRAFT"),
+    "status": (enum(*RuleStatus), RuleStatus.DRAFT),
     "itemTypes": (list_of(ref, unique=True), REQUIRED),
     "policies": (list_of(ref, unique=True), []),
     "actions": (list_of(action_ref), []),
@@ -413,8 +435,9 @@ def _email(raw: Any, path: str, errors: Errors) -> str | None:
 
 
 CLEAR_OTHER_REPORTS: Spec = {
-    "disposition": (enum("SAME_DECISION", "IGNORE"), REQUIRED),
-    "scope": (enum("THIS_QUEUE", "ALL_QUEUES"), "THIS_QUEUE"),
+    # ClearDisposition.NONE ("") is written as `clearOtherReports: null`.
+    "disposition": (enum(*(d for d in ClearDisposition if d)), REQUIRED),
+    "scope": (enum(*ClearScope), ClearScope.THIS_QUEUE),
     "triggerActions": (list_of(ref, unique=True), []),
 }
 QUEUE: Spec = {
@@ -423,7 +446,7 @@ QUEUE: Spec = {
     "description": DESCRIPTION,
     "default": (boolean, False),
     "appeals": (boolean, False),
-    "order": (enum("FIFO", "MOST_REPORTS", "PRIORITY"), "FIFO"),
+    "order": (enum(*QueueOrder), QueueOrder.FIFO),
     "hiddenActions": (list_of(ref, unique=True), []),
     "reviewers": (set_of(_email), []),
     "autoCloseDeleted": (boolean, False),
@@ -475,7 +498,7 @@ SETTINGS: Spec = {
     "wellness": settings_block(
         {
             "blurLevel": integer(0, 6),
-            "colorScheme": enum("NONE", "GRAYSCALE", "SEPIA"),
+            "colorScheme": enum(*ColorScheme),
             "muteVideo": boolean,
         },
         SETTINGS_DEFAULTS["wellness"],
@@ -513,8 +536,13 @@ def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
     for i, hidden in enumerate(data.get("hiddenFields") or []):
         if hidden is not None and hidden not in by_name:
             errors.append(ConfigError(f"{path}.hiddenFields[{i}]", f"unknown field {hidden!r}"))
-    roles = data.get("roles")
-    for role, field_name in (roles or {}).items():
+    _check_roles(data, by_name, path, errors)
+    return data
+
+
+def _check_roles(data: dict, by_name: dict[str, dict], path: str, errors: Errors) -> None:
+    """Each role names a field of the type the role needs, on an item kind that has it."""
+    for role, field_name in (data.get("roles") or {}).items():
         where = f"{path}.roles.{role}"
         if role not in FieldRole.__members__.values():
             errors.append(ConfigError(where, f"unknown role; use one of {', '.join(FieldRole)}"))
@@ -533,7 +561,6 @@ def item_type(raw: Any, path: str, errors: Errors) -> dict | None:
                     where, f"field {field_name!r} is {spec.get('type')}; {role} needs {wanted}"
                 )
             )
-    return data
 
 
 def action(raw: Any, path: str, errors: Errors) -> dict | None:
@@ -548,8 +575,8 @@ def action(raw: Any, path: str, errors: Errors) -> dict | None:
 
 def parameter_value_error(kind: str, value: Any) -> str | None:
     ok = {
-        "STRING": isinstance(value, str),
-        "NUMBER": isinstance(value, int | float) and not isinstance(value, bool),
-        "BOOLEAN": isinstance(value, bool),
+        ParameterType.STRING: isinstance(value, str),
+        ParameterType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
+        ParameterType.BOOLEAN: isinstance(value, bool),
     }[kind]
     return None if ok else f"must be a {kind.lower()}"

@@ -12,6 +12,7 @@ from typing import Any
 
 from coop.config.kinds import Canonical
 from coop.config.schema import ConfigError, Errors, parameter_value_error
+from coop.core.enums import ItemKind
 from coop.rules.conditions import CatalogView, ItemTypeInfo, RuleKind, validate_condition
 from coop.signals.registry import SignalRegistry
 
@@ -49,71 +50,104 @@ def catalog_view(state: State, signals: SignalRegistry) -> CatalogView:
 
 
 def validate_state(ctx: Context) -> Errors:
+    """Every reference between objects, kind by kind in the file's order."""
     errors: Errors = []
     catalog = catalog_view(ctx.state, ctx.signals)
-    item_types = ctx.state.get("itemTypes", {})
-    actions = ctx.state.get("actions", {})
     policies = ctx.state.get("policies", {})
-    queues = ctx.state.get("queues", {})
-
-    def refs(values: list, path: str, known: Any, what: str) -> None:
-        for i, value in enumerate(values):
-            if value is not None and value not in known:
-                errors.append(ConfigError(f"{path}[{i}]", f"unknown {what} {value!r}"))
-
+    item_types = ctx.state.get("itemTypes", {})
     for path, data in ctx.objects("policies"):
         _check_policy_parents(data, policies, path, errors)
     for path, data in ctx.objects("actions"):
-        refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
+        _refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type", errors)
     for path, data in ctx.objects("rules"):
-        if not data["itemTypes"]:
-            errors.append(ConfigError(f"{path}.itemTypes", "a rule needs at least one item type"))
-        refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
-        refs(data["policies"], f"{path}.policies", policies, "policy")
-        _check_action_refs(ctx, data["actions"], f"{path}.actions", data["itemTypes"], errors)
-        errors += _condition(ctx, catalog, data, path, RuleKind.PROACTIVE, bool(data["actions"]))
+        _check_rule(ctx, catalog, path, data, errors)
     for path, data in ctx.objects("queues"):
-        known = set(actions) | ctx.builtin_actions
-        refs(data["hiddenActions"], f"{path}.hiddenActions", known, "action")
-        clear = data.get("clearOtherReports")
-        if clear and clear["triggerActions"] is not None:
-            where = f"{path}.clearOtherReports"
-            refs(clear["triggerActions"], f"{where}.triggerActions", known, "action")
-            if data["appeals"]:
-                errors.append(ConfigError(where, "appeals queues never clear other reports"))
-        for i, email in enumerate(data["reviewers"]):
-            if email not in ctx.user_emails:
-                errors.append(
-                    ConfigError(f"{path}.reviewers[{i}]", f"no user with email {email!r}")
-                )
+        _check_queue(ctx, path, data, errors)
+    _check_default_queues(ctx, errors)
+    for kind, appeals in (("routingRules", False), ("appealRoutingRules", True)):
+        for path, data in ctx.objects(kind):
+            _check_routing_rule(ctx, catalog, path, data, appeals, errors)
+    _check_singletons(ctx, errors)
+    return errors
+
+
+def _refs(values: list, path: str, known: Any, what: str, errors: Errors) -> None:
+    for i, value in enumerate(values):
+        if value is not None and value not in known:
+            errors.append(ConfigError(f"{path}[{i}]", f"unknown {what} {value!r}"))
+
+
+def _check_rule(
+    ctx: Context, catalog: CatalogView, path: str, data: Canonical, errors: Errors
+) -> None:
+    if not data["itemTypes"]:
+        errors.append(ConfigError(f"{path}.itemTypes", "a rule needs at least one item type"))
+    _refs(
+        data["itemTypes"], f"{path}.itemTypes", ctx.state.get("itemTypes", {}), "item type", errors
+    )
+    _refs(data["policies"], f"{path}.policies", ctx.state.get("policies", {}), "policy", errors)
+    _check_action_refs(ctx, data["actions"], f"{path}.actions", data["itemTypes"], errors)
+    errors += _condition(ctx, catalog, data, path, RuleKind.PROACTIVE, bool(data["actions"]))
+
+
+def _check_queue(ctx: Context, path: str, data: Canonical, errors: Errors) -> None:
+    known = set(ctx.state.get("actions", {})) | ctx.builtin_actions
+    _refs(data["hiddenActions"], f"{path}.hiddenActions", known, "action", errors)
+    clear = data.get("clearOtherReports")
+    if clear and clear["triggerActions"] is not None:
+        where = f"{path}.clearOtherReports"
+        _refs(clear["triggerActions"], f"{where}.triggerActions", known, "action", errors)
+        if data["appeals"]:
+            errors.append(ConfigError(where, "appeals queues never clear other reports"))
+    for i, email in enumerate(data["reviewers"]):
+        if email not in ctx.user_emails:
+            errors.append(ConfigError(f"{path}.reviewers[{i}]", f"no user with email {email!r}"))
+
+
+def _check_default_queues(ctx: Context, errors: Errors) -> None:
+    queues = ctx.state.get("queues", {})
     for appeals in (False, True):
         defaults = [q for q in queues.values() if q["default"] and q["appeals"] == appeals]
         if not defaults:
             what = "appeals queue" if appeals else "queue"
             errors.append(ConfigError("queues", f"there must be a default {what}"))
-    for kind, appeals in (("routingRules", False), ("appealRoutingRules", True)):
-        for path, data in ctx.objects(kind):
-            refs(data["itemTypes"], f"{path}.itemTypes", item_types, "item type")
-            if not data["itemTypes"]:
-                errors.append(ConfigError(f"{path}.itemTypes", "needs at least one item type"))
-            queue = queues.get(data["queue"])
-            if queue is None:
-                errors.append(ConfigError(f"{path}.queue", f"unknown queue {data['queue']!r}"))
-            elif queue["appeals"] != appeals:
-                wanted = "an appeals queue" if appeals else "a queue that is not for appeals"
-                errors.append(ConfigError(f"{path}.queue", f"must be {wanted}"))
-            errors += _condition(ctx, catalog, data, path, RuleKind.ROUTING, automated=False)
+
+
+def _check_routing_rule(
+    ctx: Context,
+    catalog: CatalogView,
+    path: str,
+    data: Canonical,
+    appeals: bool,
+    errors: Errors,
+) -> None:
+    _refs(
+        data["itemTypes"], f"{path}.itemTypes", ctx.state.get("itemTypes", {}), "item type", errors
+    )
+    if not data["itemTypes"]:
+        errors.append(ConfigError(f"{path}.itemTypes", "needs at least one item type"))
+    queue = ctx.state.get("queues", {}).get(data["queue"])
+    if queue is None:
+        errors.append(ConfigError(f"{path}.queue", f"unknown queue {data['queue']!r}"))
+    elif queue["appeals"] != appeals:
+        wanted = "an appeals queue" if appeals else "a queue that is not for appeals"
+        errors.append(ConfigError(f"{path}.queue", f"must be {wanted}"))
+    errors += _condition(ctx, catalog, data, path, RuleKind.ROUTING, automated=False)
+
+
+def _check_singletons(ctx: Context, errors: Errors) -> None:
+    """Strike thresholds' actions (on users) and the NCMEC default queue."""
     settings = ctx.state.get("settings", {}).get("settings")
     if settings:
+        item_types = ctx.state.get("itemTypes", {})
+        users = [t for t, d in item_types.items() if d["kind"] == ItemKind.USER]
         for i, threshold in enumerate(settings["strikes"]["thresholds"]):
             if threshold:
                 where = f"settings.strikes.thresholds[{i}].actions"
-                users = [t for t, d in item_types.items() if d["kind"] == "USER"]
                 _check_action_refs(ctx, threshold["actions"], where, users, errors)
     ncmec = ctx.state.get("ncmec", {}).get("ncmec")
-    if ncmec and ncmec["defaultQueue"] and ncmec["defaultQueue"] not in queues:
+    if ncmec and ncmec["defaultQueue"] and ncmec["defaultQueue"] not in ctx.state.get("queues", {}):
         errors.append(ConfigError("ncmec.defaultQueue", f"unknown queue {ncmec['defaultQueue']!r}"))
-    return errors
 
 
 def _condition(
@@ -174,23 +208,29 @@ def _check_action_refs(
                             where, f"action {action_id!r} does not apply to item type {type_id!r}"
                         )
                     )
-        params = {p["name"]: p for p in action["parameters"] if p}
-        given = ref["parameters"] or {}
-        for param_name, value in given.items():
-            spec = params.get(param_name)
-            if spec is None:
-                errors.append(
-                    ConfigError(
-                        f"{where}.parameters.{param_name}",
-                        f"action {action_id!r} has no such parameter",
-                    )
+        _check_parameters(action_id, action, ref["parameters"] or {}, where, errors)
+
+
+def _check_parameters(
+    action_id: str, action: Canonical, given: dict[str, Any], where: str, errors: Errors
+) -> None:
+    """The parameters given to a custom action: known, of their type, and none missing."""
+    params = {p["name"]: p for p in action["parameters"] if p}
+    for param_name, value in given.items():
+        spec = params.get(param_name)
+        if spec is None:
+            errors.append(
+                ConfigError(
+                    f"{where}.parameters.{param_name}",
+                    f"action {action_id!r} has no such parameter",
                 )
-                continue
-            message = parameter_value_error(spec["type"], value)
-            if message:
-                errors.append(ConfigError(f"{where}.parameters.{param_name}", message))
-        for param_name, spec in params.items():
-            if spec["required"] and "default" not in spec and param_name not in given:
-                errors.append(
-                    ConfigError(f"{where}.parameters", f"missing required parameter {param_name!r}")
-                )
+            )
+            continue
+        message = parameter_value_error(spec["type"], value)
+        if message:
+            errors.append(ConfigError(f"{where}.parameters.{param_name}", message))
+    for param_name, spec in params.items():
+        if spec["required"] and "default" not in spec and param_name not in given:
+            errors.append(
+                ConfigError(f"{where}.parameters", f"missing required parameter {param_name!r}")
+            )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from coop.core.enums import ItemKind
+
 
 class FieldType(StrEnum):
     STRING = "STRING"
@@ -52,14 +54,14 @@ class FieldRole(StrEnum):
 
 # role -> (the scalar field type it must name, the item kinds that may use it; None = all kinds)
 ROLE_CONSTRAINTS: dict[FieldRole, tuple[FieldType, frozenset[str] | None]] = {
-    FieldRole.CREATOR_ID: (FieldType.RELATED_ITEM, frozenset({"CONTENT", "THREAD"})),
-    FieldRole.THREAD_ID: (FieldType.RELATED_ITEM, frozenset({"CONTENT"})),
-    FieldRole.PARENT_ID: (FieldType.RELATED_ITEM, frozenset({"CONTENT"})),
+    FieldRole.CREATOR_ID: (FieldType.RELATED_ITEM, frozenset({ItemKind.CONTENT, ItemKind.THREAD})),
+    FieldRole.THREAD_ID: (FieldType.RELATED_ITEM, frozenset({ItemKind.CONTENT})),
+    FieldRole.PARENT_ID: (FieldType.RELATED_ITEM, frozenset({ItemKind.CONTENT})),
     FieldRole.CREATED_AT: (FieldType.DATETIME, None),
     FieldRole.DISPLAY_NAME: (FieldType.STRING, None),
     FieldRole.IS_DELETED: (FieldType.BOOLEAN, None),
     FieldRole.IP_ADDRESS: (FieldType.IP_ADDRESS, None),
-    FieldRole.PROFILE_ICON: (FieldType.IMAGE, frozenset({"USER"})),
-    FieldRole.BACKGROUND_IMAGE: (FieldType.IMAGE, frozenset({"USER"})),
-    FieldRole.EMAIL: (FieldType.EMAIL_ADDRESS, frozenset({"USER"})),
+    FieldRole.PROFILE_ICON: (FieldType.IMAGE, frozenset({ItemKind.USER})),
+    FieldRole.BACKGROUND_IMAGE: (FieldType.IMAGE, frozenset({ItemKind.USER})),
+    FieldRole.EMAIL: (FieldType.EMAIL_ADDRESS, frozenset({ItemKind.USER})),
 }

@@ -10,16 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from coop.catalog.models import ID_LENGTH
-
-
-class ExecutionSource(models.TextChoices):
-    RULE = "RULE"
-    REVIEW = "REVIEW"
-    BULK = "BULK"
-    API = "API"
-    STRIKE = "STRIKE"
-    RETROACTION = "RETROACTION"
-    MANUAL = "MANUAL"
+from coop.core.enums import DeliveryEvent, DeliveryStatus, ExecutionSource
 
 
 class ActionExecution(models.Model):
@@ -64,22 +55,6 @@ class ActionExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} on {self.item_type_id}/{self.item_id}"
-
-
-class DeliveryEvent(models.TextChoices):
-    ACTION = "action"
-    APPEAL_DECISION = "appeal-decision"
-    IGNORE = "ignore"
-    PARTIAL_ITEMS = "partial-items"
-    NCMEC_ADDITIONAL_INFO = "ncmec-additional-info"
-    NCMEC_PRESERVATION = "ncmec-preservation"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED", "Failed (retrying)"
-    DEAD = "DEAD"
 
 
 class Delivery(models.Model):

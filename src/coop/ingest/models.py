@@ -3,12 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-
-class SubmissionSource(models.TextChoices):
-    API = "API"  # items/async and content
-    REPORT = "REPORT"  # reported item, thread or additional items of a report
-    APPEAL = "APPEAL"
-    PARTIAL_ITEMS = "PARTIAL_ITEMS"
+from coop.core.enums import SubmissionSource
 
 
 class ItemSubmission(models.Model):

@@ -11,25 +11,8 @@ from django.db import models
 from django.utils import timezone
 
 from coop.catalog.models import ID_LENGTH, ConfigObject
-
-
-class QueueOrder(models.TextChoices):
-    FIFO = "FIFO"
-    MOST_REPORTS = "MOST_REPORTS"
-    PRIORITY = "PRIORITY"
-
-
-class ClearDisposition(models.TextChoices):
-    """What "Clear other reports" does with the item's other pending jobs."""
-
-    NONE = "", "Off"
-    SAME_DECISION = "SAME_DECISION", "Close with the same decision"
-    IGNORE = "IGNORE", "Close as ignored"
-
-
-class ClearScope(models.TextChoices):
-    THIS_QUEUE = "THIS_QUEUE", "This queue"
-    ALL_QUEUES = "ALL_QUEUES", "All queues"
+from coop.core.enums import ClearDisposition, ClearScope, JobKind, JobSource, JobStatus, QueueOrder
+from coop.core.enums import DecisionType as DecisionType
 
 
 class Queue(ConfigObject):
@@ -61,27 +44,6 @@ class Queue(ConfigObject):
                 name="one_default_queue_per_kind",
             )
         ]
-
-
-class JobKind(models.TextChoices):
-    DEFAULT = "DEFAULT"
-    APPEAL = "APPEAL"
-    NCMEC = "NCMEC"
-
-
-class JobSource(models.TextChoices):
-    REPORT = "REPORT"
-    RULE = "RULE"
-    APPEAL = "APPEAL"
-    MANUAL = "MANUAL"
-    API = "API"
-    MOVE = "MOVE"
-
-
-class JobStatus(models.TextChoices):
-    PENDING = "PENDING"
-    DECIDED = "DECIDED"
-    INVALIDATED = "INVALIDATED"
 
 
 class Job(models.Model):
@@ -246,17 +208,6 @@ class Skip(models.Model):
             models.Index(fields=["user", "job"], name="skip_user_job"),
             models.Index(fields=["-created_at"], name="skip_created"),
         ]
-
-
-class DecisionType(models.TextChoices):
-    ACTION = "ACTION"
-    IGNORE = "IGNORE"
-    MOVE = "MOVE"
-    NCMEC = "NCMEC"
-    AUTOMATIC_CLOSE = "AUTOMATIC_CLOSE"
-    APPEAL_ACCEPT = "APPEAL_ACCEPT"
-    APPEAL_REJECT = "APPEAL_REJECT"
-    INVALIDATED = "INVALIDATED"
 
 
 class Decision(models.Model):

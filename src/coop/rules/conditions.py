@@ -9,10 +9,13 @@ as a runtime error.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from coop.core.enums import BankKind, ItemKind, JobSource
 from coop.signals.registry import (
     FULL_ITEM,
     USER,
@@ -27,18 +30,18 @@ SET_OPERATORS = ("all", "any", "xor")
 LEAF_KEYS = frozenset(
     {"input", "signal", "subcategory", "values", "banks", "comparator", "threshold", "substring"}
 )
-COMPARATORS = (
-    "EQUALS",
-    "NOT_EQUAL_TO",
-    "LESS_THAN",
-    "LESS_THAN_OR_EQUALS",
-    "GREATER_THAN",
-    "GREATER_THAN_OR_EQUALS",
-    "IS_UNAVAILABLE",
-    "IS_NOT_PROVIDED",
-)
+# The comparators that compare a score with the threshold, by name (the evaluator's table).
+VALUE_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQUALS": operator.eq,
+    "NOT_EQUAL_TO": operator.ne,
+    "LESS_THAN": operator.lt,
+    "LESS_THAN_OR_EQUALS": operator.le,
+    "GREATER_THAN": operator.gt,
+    "GREATER_THAN_OR_EQUALS": operator.ge,
+}
+COMPARATORS = (*VALUE_COMPARATORS, "IS_UNAVAILABLE", "IS_NOT_PROVIDED")
 EQUALITY = frozenset({"EQUALS", "NOT_EQUAL_TO"})
-SOURCES = ("REPORT", "RULE", "APPEAL", "MANUAL", "API", "MOVE")
+SOURCES = tuple(JobSource)
 
 
 class Input(StrEnum):
@@ -173,37 +176,8 @@ def _parse_leaf(data: dict, path: str, errors: list[ConditionError]) -> Leaf | N
     for key in data:
         if key not in LEAF_KEYS:
             errors.append(ConditionError(f"{path}.{key}", "unknown key"))
-    raw_input = data.get("input")
-    leaf_input: Input | FieldInput | None = None
-    if raw_input is None:
-        errors.append(ConditionError(path, "a leaf needs an input (or use all/any/xor)"))
-    elif isinstance(raw_input, dict):
-        name = raw_input.get("field")
-        if set(raw_input) != {"field"} or not isinstance(name, str) or not name:
-            errors.append(ConditionError(f"{path}.input", "must be {field: NAME}"))
-        else:
-            leaf_input = FieldInput(name)
-    elif isinstance(raw_input, str) and raw_input in Input.__members__:
-        leaf_input = Input(raw_input)
-    else:
-        errors.append(
-            ConditionError(
-                f"{path}.input",
-                f"unknown input {raw_input!r}; use {{field: NAME}} or one of " + ", ".join(Input),
-            )
-        )
-    for key in ("signal", "subcategory", "comparator"):
-        if key in data and not isinstance(data[key], str):
-            errors.append(ConditionError(f"{path}.{key}", "must be a string"))
-    for key in ("values", "banks"):
-        if key in data and not isinstance(data[key], list):
-            errors.append(ConditionError(f"{path}.{key}", "must be a list"))
-    banks = data.get("banks") if isinstance(data.get("banks"), list) else []
-    for i, bank in enumerate(banks):
-        if not isinstance(bank, str):
-            errors.append(ConditionError(f"{path}.banks[{i}]", "must be a bank id"))
-    if "substring" in data and not isinstance(data["substring"], bool):
-        errors.append(ConditionError(f"{path}.substring", "must be true or false"))
+    leaf_input = _parse_input(data.get("input"), path, errors)
+    _check_leaf_types(data, path, errors)
     comparator = data.get("comparator")
     if isinstance(comparator, str) and comparator not in COMPARATORS:
         errors.append(
@@ -220,12 +194,50 @@ def _parse_leaf(data: dict, path: str, errors: list[ConditionError]) -> Leaf | N
         signal=data.get("signal"),
         subcategory=data.get("subcategory"),
         values=tuple(values),
-        banks=tuple(banks),
+        banks=tuple(data.get("banks") or ()),
         comparator=comparator,
         threshold=data.get("threshold"),
         substring=bool(data.get("substring", False)),
         keys=frozenset(data),
     )
+
+
+def _parse_input(
+    raw_input: object, path: str, errors: list[ConditionError]
+) -> Input | FieldInput | None:
+    if raw_input is None:
+        errors.append(ConditionError(path, "a leaf needs an input (or use all/any/xor)"))
+    elif isinstance(raw_input, dict):
+        name = raw_input.get("field")
+        if set(raw_input) == {"field"} and isinstance(name, str) and name:
+            return FieldInput(name)
+        errors.append(ConditionError(f"{path}.input", "must be {field: NAME}"))
+    elif isinstance(raw_input, str) and raw_input in Input.__members__:
+        return Input(raw_input)
+    else:
+        errors.append(
+            ConditionError(
+                f"{path}.input",
+                f"unknown input {raw_input!r}; use {{field: NAME}} or one of " + ", ".join(Input),
+            )
+        )
+    return None
+
+
+def _check_leaf_types(data: dict, path: str, errors: list[ConditionError]) -> None:
+    """The types of the keys other than input and threshold."""
+    for key in ("signal", "subcategory", "comparator"):
+        if key in data and not isinstance(data[key], str):
+            errors.append(ConditionError(f"{path}.{key}", "must be a string"))
+    for key in ("values", "banks"):
+        if key in data and not isinstance(data[key], list):
+            errors.append(ConditionError(f"{path}.{key}", "must be a list"))
+    banks = data.get("banks") if isinstance(data.get("banks"), list) else []
+    for i, bank in enumerate(banks):
+        if not isinstance(bank, str):
+            errors.append(ConditionError(f"{path}.banks[{i}]", "must be a bank id"))
+    if "substring" in data and not isinstance(data["substring"], bool):
+        errors.append(ConditionError(f"{path}.substring", "must be true or false"))
 
 
 def validate_condition(
@@ -295,7 +307,10 @@ class _Checker:
                 return None
             return found
         if source is Input.ITEM:
-            return {t: USER if types[t].kind == "USER" else "RELATED_ITEM" for t in self.item_types}
+            return {
+                t: USER if types[t].kind == ItemKind.USER else "RELATED_ITEM"
+                for t in self.item_types
+            }
         return {t: _INPUT_TYPES[source] for t in self.item_types} or {"": _INPUT_TYPES[source]}
 
     def check_leaf(self, leaf: Leaf, path: str, rule_kind: RuleKind, automated: bool) -> None:
@@ -312,6 +327,22 @@ class _Checker:
         if spec is None:
             self.error(f"{path}.signal", f"unknown signal {leaf.signal!r}")
             return
+        self.check_signal(leaf, spec, path, types, automated)
+        self.check_subcategory(leaf, spec, path)
+        self.check_matching(leaf, spec, path)
+        if leaf.substring and "substring" not in spec.options:
+            self.error(f"{path}.substring", f"signal {spec.id} has no substring option")
+        self.check_comparison(leaf, spec, path)
+
+    def check_signal(
+        self,
+        leaf: Leaf,
+        spec: SignalSpec,
+        path: str,
+        types: dict[str, str] | None,
+        automated: bool,
+    ) -> None:
+        """Whether the signal may run here, on this input."""
         if not spec.enabled:
             self.error(f"{path}.signal", f"signal {spec.id} is disabled: {spec.disabled_reason}")
         if automated and not spec.allowed_in_automated_rules:
@@ -327,10 +358,9 @@ class _Checker:
                     f"signal {spec.id} does not accept {_describe(leaf.input)} of type "
                     f"{input_type}{where}",
                 )
-        self.check_subcategory(leaf, spec, path)
-        self.check_matching(leaf, spec, path)
-        if leaf.substring and "substring" not in spec.options:
-            self.error(f"{path}.substring", f"signal {spec.id} has no substring option")
+
+    def check_comparison(self, leaf: Leaf, spec: SignalSpec, path: str) -> None:
+        """The comparator and threshold against the signal's output."""
         if leaf.comparator == "IS_UNAVAILABLE":
             if "threshold" in leaf.keys:
                 self.error(f"{path}.threshold", "IS_UNAVAILABLE takes no threshold")
@@ -426,19 +456,22 @@ class _Checker:
             return
         output = outputs.pop()
         if output in ("POLICY_ID", "SOURCE", OutputType.BOOLEAN):
-            if leaf.comparator not in EQUALITY:
-                self.error(f"{path}.comparator", "use EQUALS or NOT_EQUAL_TO here")
-                return
-            if output == "POLICY_ID":
-                if leaf.threshold not in self.catalog.policies:
-                    self.error(f"{path}.threshold", f"unknown policy {leaf.threshold!r}")
-            elif output == "SOURCE":
-                if leaf.threshold not in SOURCES:
-                    self.error(f"{path}.threshold", "must be one of " + ", ".join(SOURCES))
-            elif not isinstance(leaf.threshold, bool):
-                self.error(f"{path}.threshold", "must be true or false")
+            self.check_equality(leaf, path, output)
             return
         self.check_threshold(leaf, path, OutputType(output), None)
+
+    def check_equality(self, leaf: Leaf, path: str, output: str) -> None:
+        """Policies, sources and booleans are only equal or not."""
+        if leaf.comparator not in EQUALITY:
+            self.error(f"{path}.comparator", "use EQUALS or NOT_EQUAL_TO here")
+        elif output == "POLICY_ID":
+            if leaf.threshold not in self.catalog.policies:
+                self.error(f"{path}.threshold", f"unknown policy {leaf.threshold!r}")
+        elif output == "SOURCE":
+            if leaf.threshold not in SOURCES:
+                self.error(f"{path}.threshold", "must be one of " + ", ".join(SOURCES))
+        elif not isinstance(leaf.threshold, bool):
+            self.error(f"{path}.threshold", "must be true or false")
 
     def check_threshold(
         self,
@@ -467,9 +500,9 @@ class _Checker:
 
 
 def _value_error(kind: str, value: object) -> str | None:
-    if kind == "REGEX":
+    if kind == BankKind.REGEX:
         return regex_error(value)
-    if kind == "LOCATION":
+    if kind == BankKind.LOCATION:
         return location_error(value)
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"

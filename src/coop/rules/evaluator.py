@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from coop.core.enums import ItemKind
 from coop.core.items import ItemRef
-from coop.rules.conditions import ConditionSet, FieldInput, Input, Leaf
+from coop.core.media import media_kind
+from coop.rules.conditions import EQUALITY, VALUE_COMPARATORS, ConditionSet, FieldInput, Input, Leaf
 from coop.signals.registry import (
     FULL_ITEM,
     USER,
@@ -41,13 +43,6 @@ T = TypeVar("T")
 CONCURRENT_COST = 10
 # Longest input value kept in a logged matchedValue (ALL_TEXT can be a whole post).
 LOGGED_VALUE_LENGTH = 500
-
-_IMAGE_EXTENSIONS = frozenset(
-    {"jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif", "avif", "svg"}
-)
-_VIDEO_EXTENSIONS = frozenset(
-    {"mp4", "m4v", "mov", "webm", "mkv", "avi", "wmv", "flv", "mpg", "mpeg", "3gp", "ogv", "ts"}
-)
 
 
 class Outcome(StrEnum):
@@ -380,23 +375,26 @@ class EvaluationContext:
             self._inputs[key] = resolved
             return resolved
 
+    def _resolve_field(self, source: FieldInput) -> object:
+        declared = self.item.schema.get(source.name)
+        if declared is None:
+            return _NOT_IN_TYPE
+        scalar, container = declared
+        value = self.item.data.get(source.name)
+        if value is None:
+            return None
+        if container == "ARRAY":
+            values = tuple(value)
+        elif container == "MAP":
+            values = tuple(value.values())
+        else:
+            values = (value,)
+        return (scalar, values) if values else None
+
     def _resolve(self, source: Input | FieldInput) -> object:
         item = self.item
         if isinstance(source, FieldInput):
-            declared = item.schema.get(source.name)
-            if declared is None:
-                return _NOT_IN_TYPE
-            scalar, container = declared
-            value = item.data.get(source.name)
-            if value is None:
-                return None
-            if container == "ARRAY":
-                values = tuple(value)
-            elif container == "MAP":
-                values = tuple(value.values())
-            else:
-                values = (value,)
-            return (scalar, values) if values else None
+            return self._resolve_field(source)
         if source is Input.ALL_TEXT:
             texts = self._values_of(("STRING",))
             return ("STRING", ("\n".join(texts),)) if texts else None
@@ -409,7 +407,7 @@ class EvaluationContext:
         if source is Input.AUTHOR:
             return (USER, (item.creator,)) if item.creator is not None else None
         if source is Input.ITEM:
-            return (USER if item.kind == "USER" else "RELATED_ITEM", (item.ref,))
+            return (USER if item.kind == ItemKind.USER else "RELATED_ITEM", (item.ref,))
         if source is Input.RELEVANT_POLICY:
             policies = self.routing.policy_ids if self.routing else ()
             return _present("POLICY_ID", tuple(policies))
@@ -509,22 +507,6 @@ def _value_key(value: object) -> Hashable:
     return value  # type: ignore[return-value]
 
 
-def media_kind(url: object) -> str | None:
-    """IMAGE, VIDEO or None for a MEDIA URL, from the extension of its path."""
-    if not isinstance(url, str):
-        return None
-    path = url.split("?", 1)[0].split("#", 1)[0]
-    name = path.rsplit("/", 1)[-1]
-    if "." not in name:
-        return None
-    extension = name.rsplit(".", 1)[1].lower()
-    if extension in _IMAGE_EXTENSIONS:
-        return "IMAGE"
-    if extension in _VIDEO_EXTENSIONS:
-        return "VIDEO"
-    return None
-
-
 def evaluate(
     condition: CompiledCondition | Leaf | ConditionSet, context: EvaluationContext
 ) -> ConditionResult:
@@ -595,26 +577,44 @@ def _leaf_outcome(node: _CompiledLeaf, context: EvaluationContext) -> LeafResult
     input_type, values = resolved  # type: ignore[misc]
     if leaf.signal is None:
         return _direct(leaf, values)
-    unavailable = leaf.comparator == "IS_UNAVAILABLE"
     spec = node.spec
-    run = None
-    if spec is None:
-        problem = f"unknown signal {leaf.signal}"
-    elif not spec.enabled:
-        problem = f"signal {spec.id} is disabled: {spec.disabled_reason}"
-    elif not spec.accepts(input_type):
-        problem = f"signal {spec.id} does not accept {input_type} values"
-    else:
-        run = context.provider.implementation(spec.id)
-        problem = None if run is not None else f"signal {spec.id} has no implementation"
+    run, problem = _implementation(spec, leaf.signal, input_type, context)
     if run is None or spec is None:
-        if unavailable:
+        if leaf.comparator == "IS_UNAVAILABLE":
             return LeafResult(
                 leaf, Outcome.PASSED, matched=MatchedValue(values[0], 0), error=problem
             )
         return LeafResult(leaf, Outcome.ERRORED, error=problem)
     if len(values) > 1 and spec.cost >= CONCURRENT_COST:
         context.prefetch(node, run, input_type, values)
+    return _signal_outcome(node, spec, run, input_type, values, context)
+
+
+def _implementation(
+    spec: SignalSpec | None, signal_id: str, input_type: str, context: EvaluationContext
+) -> tuple[SignalFunction | None, str | None]:
+    """The signal's code, or why it cannot run on `input_type` values."""
+    if spec is None:
+        return None, f"unknown signal {signal_id}"
+    if not spec.enabled:
+        return None, f"signal {spec.id} is disabled: {spec.disabled_reason}"
+    if not spec.accepts(input_type):
+        return None, f"signal {spec.id} does not accept {input_type} values"
+    run = context.provider.implementation(spec.id)
+    return run, None if run is not None else f"signal {spec.id} has no implementation"
+
+
+def _signal_outcome(
+    node: _CompiledLeaf,
+    spec: SignalSpec,
+    run: SignalFunction,
+    input_type: str,
+    values: tuple[object, ...],
+    context: EvaluationContext,
+) -> LeafResult:
+    """Run the signal on each value until one passes (IS_UNAVAILABLE: until one fails)."""
+    leaf = node.leaf
+    unavailable = leaf.comparator == "IS_UNAVAILABLE"
     first: LeafResult | None = None
     error: str | None = None
     for index, value in enumerate(values):
@@ -690,23 +690,14 @@ def compare(
     elif isinstance(score, bool) or isinstance(threshold, bool):
         if not (isinstance(score, bool) and isinstance(threshold, bool)):
             raise ValueError(f"cannot compare {score!r} with {threshold!r}")
-        if comparator not in ("EQUALS", "NOT_EQUAL_TO"):
+        if comparator not in EQUALITY:
             raise ValueError(f"booleans take EQUALS or NOT_EQUAL_TO, not {comparator}")
     elif not (
         (isinstance(score, int | float) and isinstance(threshold, int | float))
         or (isinstance(score, str) and isinstance(threshold, str))
     ):
         raise ValueError(f"cannot compare {score!r} with {threshold!r}")
-    if comparator == "EQUALS":
-        return bool(left == right)
-    if comparator == "NOT_EQUAL_TO":
-        return bool(left != right)
-    if comparator == "LESS_THAN":
-        return bool(left < right)
-    if comparator == "LESS_THAN_OR_EQUALS":
-        return bool(left <= right)
-    if comparator == "GREATER_THAN":
-        return bool(left > right)
-    if comparator == "GREATER_THAN_OR_EQUALS":
-        return bool(left >= right)
-    raise ValueError(f"comparator {comparator} does not compare values")
+    compare_values = VALUE_COMPARATORS.get(comparator)
+    if compare_values is None:
+        raise ValueError(f"comparator {comparator} does not compare values")
+    return bool(compare_values(left, right))

@@ -5,13 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from coop.catalog.models import ID_LENGTH, ConfigObject
-
-
-class RuleStatus(models.TextChoices):
-    LIVE = "LIVE"
-    BACKGROUND = "BACKGROUND"
-    DRAFT = "DRAFT"
-    ARCHIVED = "ARCHIVED"
+from coop.core.enums import Environment, RoutingKind, RuleStatus
 
 
 class Rule(ConfigObject):
@@ -35,11 +29,6 @@ class Rule(ConfigObject):
         indexes = [models.Index(fields=["status"])]
 
 
-class RoutingKind(models.TextChoices):
-    ROUTING = "ROUTING"
-    APPEAL = "APPEAL"
-
-
 class RoutingRule(ConfigObject):
     """Chooses the queue of a new job. Evaluated in `position` order; the first match wins."""
 
@@ -52,12 +41,6 @@ class RoutingRule(ConfigObject):
 
     class Meta:
         ordering = ["kind", "position"]
-
-
-class Environment(models.TextChoices):
-    LIVE = "LIVE"
-    BACKGROUND = "BACKGROUND"
-    SYNC = "SYNC"  # LIVE rules run before answering POST /content with sync: true
 
 
 class RuleExecution(models.Model):

@@ -8,18 +8,14 @@ wellness.css and wellness.js act on.
 
 from __future__ import annotations
 
-import re
-
 from django import template
 
 from coop.accounts.wellness import Wellness, wellness_for
+from coop.core.media import is_http_url
 
 register = template.Library()
 
 KINDS = ("image", "video")
-# Absolute http(s) with a host, as ingestion requires of media fields (item_data.HTTP_URL_RE),
-# and no whitespace or control characters anywhere. Any host: media servers may be internal.
-HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#][^\s\x00-\x1f\x7f]*)?", re.IGNORECASE)
 
 
 def safe_media_url(url: object) -> str | None:
@@ -27,7 +23,8 @@ def safe_media_url(url: object) -> str | None:
     if not isinstance(url, str):
         return None
     url = url.strip()
-    return url if HTTP_URL.fullmatch(url) else None
+    # The rule ingestion applies to URL and media fields. Any host: media servers may be internal.
+    return url if is_http_url(url) else None
 
 
 @register.inclusion_tag("web/wellness_media.html", takes_context=True)

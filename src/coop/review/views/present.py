@@ -6,7 +6,6 @@ absolute http(s) URL."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,9 +16,9 @@ from django.utils.timesince import timesince
 
 from coop.accounts.templatetags.wellness import safe_media_url
 from coop.catalog.models import ItemType
+from coop.core.media import media_kind
 from coop.ingest.models import ItemSubmission
 
-VIDEO_EXTENSION = re.compile(r"\.(mp4|webm|mov|m4v|ogv|mkv)(?:[?#]|$)", re.IGNORECASE)
 TEXT_TYPES = {"STRING", "ID", "POLICY_ID", "EMAIL_ADDRESS", "IP_ADDRESS", "GEOHASH"}
 
 
@@ -69,7 +68,7 @@ def value(field_type: str, raw: Any) -> Value:
         if safe is None:
             return Value("text", url)  # shown, never linked
         if field_type == "MEDIA":
-            field_type = "VIDEO" if VIDEO_EXTENSION.search(safe) else "IMAGE"
+            field_type = "VIDEO" if media_kind(safe) == "VIDEO" else "IMAGE"
         if field_type == "IMAGE":
             return Value("image", url=safe)
         if field_type == "VIDEO":
