@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -152,14 +153,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 
-# Login throttling (django-axes): lock an account+address pair after repeated failures.
+# Login throttling (accounts.md; coop.accounts.throttle): failures are counted per account and,
+# separately, per address. Repeated failures are slowed down (the n-th failure makes the next
+# attempt wait COOP_LOGIN_DELAY_SECONDS x 2^(n-2), at most COOP_LOGIN_DELAY_MAX_SECONDS), and
+# COOP_LOGIN_FAILURE_LIMIT failures within AXES_COOLOFF_TIME lock the account or the address for
+# that long. django-axes records the failures and enforces the lock.
 AXES_FAILURE_LIMIT = env_int("COOP_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_RESET_ON_SUCCESS = True
+# Coop clears only the account's failures on success (coop.accounts.throttle.record_success):
+# axes' own reset would also clear every failure from the address, against any account.
+AXES_RESET_ON_SUCCESS = False
+# Attempts refused during a lock are not failures: the lock ends on time, however often a
+# locked-out user retries.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "coop.accounts.throttle.lockout_response"
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+COOP_LOGIN_DELAY_SECONDS = 1.0
+COOP_LOGIN_DELAY_MAX_SECONDS = 60.0
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
