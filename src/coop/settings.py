@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from psycopg.conninfo import conninfo_to_dict
@@ -54,13 +55,51 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
 SECRET_KEY = _secret_key()
 DEBUG = False
 BASE_URL = env("COOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_BASE = urlsplit(BASE_URL)
+if _BASE.scheme not in {"http", "https"} or not _BASE.hostname:
+    raise SystemExit(f"COOP_BASE_URL must be an http:// or https:// URL, not {BASE_URL!r}.")
+if PRODUCTION and _BASE.scheme != "https":
+    raise SystemExit(
+        "COOP_BASE_URL must be an https:// URL when COOP_ENV=production "
+        "(session and CSRF cookies are sent over HTTPS only)."
+    )
 HOST = env("COOP_HOST", "127.0.0.1")
 PORT = env_int("COOP_PORT", 8000)
-ALLOWED_HOSTS = ["*"]
-CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+
+def _host_pattern(hostname: str) -> str:
+    return f"[{hostname}]" if ":" in hostname else hostname  # IPv6 literals, as in Host headers
+
+
+# Host headers Coop answers: the base URL's host, any listed in COOP_ALLOWED_HOSTS (other names
+# the platform or a health check uses; `*` for any), and in development the loopback names.
+ALLOWED_HOSTS = list(
+    dict.fromkeys(
+        [
+            _host_pattern(_BASE.hostname),
+            *env_list("COOP_ALLOWED_HOSTS"),
+            *([] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"]),
+        ]
+    )
+)
+# The console's origin, for requests whose Host the proxy rewrote (CSRF checks Origin/Referer).
+CSRF_TRUSTED_ORIGINS = [f"{_BASE.scheme}://{_BASE.netloc}"]
+
+# Reverse proxies (addresses or networks, comma-separated; `*` = any peer) whose
+# X-Forwarded-Proto and X-Forwarded-For `coop web` believes. Only from these peers does a request
+# count as HTTPS (so HSTS is sent and CSRF checks the https origin) and does the client address
+# (login throttling, logs) come from X-Forwarded-For; anyone else's headers are ignored. The
+# server (uvicorn's proxy-headers support) rewrites the scheme and client address before Django
+# sees the request, so Django's SECURE_PROXY_SSL_HEADER, which would believe the header from
+# any peer, stays unset.
+COOP_TRUSTED_PROXIES = env_list("COOP_TRUSTED_PROXIES", "127.0.0.1")
 
 
 def _database(url: str) -> dict:
@@ -175,8 +214,9 @@ COOP_LOGIN_DELAY_MAX_SECONDS = 60.0
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+# Secure cookies in production (whose base URL is https) and whenever the base URL is https.
+SESSION_COOKIE_SECURE = PRODUCTION or _BASE.scheme == "https"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
