@@ -28,13 +28,6 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 COOP_ENV = env("COOP_ENV", "development")
 PRODUCTION = COOP_ENV == "production"
 DATA_DIR = Path(env("COOP_DATA_DIR", "coop-data")).expanduser().resolve()
@@ -120,8 +113,6 @@ def _database(url: str) -> dict:
 EMBEDDED_DATABASE = not env("DATABASE_URL")
 DATABASE_URL = embedded.ensure_database_url(DATA_DIR)
 DATABASES = {"default": _database(DATABASE_URL)}
-if env("DATABASE_REPLICA_URL"):
-    DATABASES["replica"] = _database(env("DATABASE_REPLICA_URL"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -233,7 +224,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 USE_I18N = False
 
-EMAIL_URL = env("COOP_EMAIL_URL")
+# Coop sends no email yet; should anything try, it goes to the log rather than to an SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 PROCRASTINATE_WORKER_DEFAULTS = {
@@ -270,13 +261,8 @@ COOP_MAX_JSON_DEPTH = env_int("COOP_MAX_JSON_DEPTH", 32)
 COOP_RATE_LIMIT_PER_MINUTE = env_int("COOP_RATE_LIMIT_PER_MINUTE", 6000)
 COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
 COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
-COOP_FETCH_ALLOW_PRIVATE = env_bool("COOP_FETCH_ALLOW_PRIVATE")
 # Outgoing webhooks (api.md): seconds to wait before each retry, and the request timeouts.
 _SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400")
 COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]
 COOP_WEBHOOK_CONNECT_TIMEOUT = float(env("COOP_WEBHOOK_CONNECT_TIMEOUT", "5"))
 COOP_WEBHOOK_TIMEOUT = float(env("COOP_WEBHOOK_TIMEOUT", "15"))
-HMA_SERVICE_URL = env("HMA_SERVICE_URL")
-NCMEC_ENV = env("NCMEC_ENV", "test")
-COOP_WAREHOUSE = env("COOP_WAREHOUSE", "postgres")
-CLICKHOUSE_URL = env("CLICKHOUSE_URL")
