@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,9 @@ def serve_once(trusted: list[str], peer: str, headers: dict[str, str]) -> tuple[
     async def send(message):
         sent.append(message)
 
-    asyncio.run(config.loaded_app(scope, receive, send))
+    # In a thread of its own: another test's event loop may be running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, config.loaded_app(scope, receive, send)).result()
     start = next(message for message in sent if message["type"] == "http.response.start")
     return start["status"], {
         name.decode().lower(): value.decode() for name, value in start["headers"]
