@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from psycopg.conninfo import conninfo_to_dict
@@ -24,13 +26,6 @@ def env(name: str, default: str = "") -> str:
 
 def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 COOP_ENV = env("COOP_ENV", "development")
@@ -53,13 +48,51 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
 SECRET_KEY = _secret_key()
 DEBUG = False
 BASE_URL = env("COOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_BASE = urlsplit(BASE_URL)
+if _BASE.scheme not in {"http", "https"} or not _BASE.hostname:
+    raise SystemExit(f"COOP_BASE_URL must be an http:// or https:// URL, not {BASE_URL!r}.")
+if PRODUCTION and _BASE.scheme != "https":
+    raise SystemExit(
+        "COOP_BASE_URL must be an https:// URL when COOP_ENV=production "
+        "(session and CSRF cookies are sent over HTTPS only)."
+    )
 HOST = env("COOP_HOST", "127.0.0.1")
 PORT = env_int("COOP_PORT", 8000)
-ALLOWED_HOSTS = ["*"]
-CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+
+def _host_pattern(hostname: str) -> str:
+    return f"[{hostname}]" if ":" in hostname else hostname  # IPv6 literals, as in Host headers
+
+
+# Host headers Coop answers: the base URL's host, any listed in COOP_ALLOWED_HOSTS (other names
+# the platform or a health check uses; `*` for any), and in development the loopback names.
+ALLOWED_HOSTS = list(
+    dict.fromkeys(
+        [
+            _host_pattern(_BASE.hostname),
+            *env_list("COOP_ALLOWED_HOSTS"),
+            *([] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"]),
+        ]
+    )
+)
+# The console's origin, for requests whose Host the proxy rewrote (CSRF checks Origin/Referer).
+CSRF_TRUSTED_ORIGINS = [f"{_BASE.scheme}://{_BASE.netloc}"]
+
+# Reverse proxies (addresses or networks, comma-separated; `*` = any peer) whose
+# X-Forwarded-Proto and X-Forwarded-For `coop web` believes. Only from these peers does a request
+# count as HTTPS (so HSTS is sent and CSRF checks the https origin) and does the client address
+# (login throttling, logs) come from X-Forwarded-For; anyone else's headers are ignored. The
+# server (uvicorn's proxy-headers support) rewrites the scheme and client address before Django
+# sees the request, so Django's SECURE_PROXY_SSL_HEADER, which would believe the header from
+# any peer, stays unset.
+COOP_TRUSTED_PROXIES = env_list("COOP_TRUSTED_PROXIES", "127.0.0.1")
 
 
 def _database(url: str) -> dict:
@@ -80,8 +113,6 @@ def _database(url: str) -> dict:
 EMBEDDED_DATABASE = not env("DATABASE_URL")
 DATABASE_URL = embedded.ensure_database_url(DATA_DIR)
 DATABASES = {"default": _database(DATABASE_URL)}
-if env("DATABASE_REPLICA_URL"):
-    DATABASES["replica"] = _database(env("DATABASE_REPLICA_URL"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -152,19 +183,31 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 
-# Login throttling (django-axes): lock an account+address pair after repeated failures.
+# Login throttling (accounts.md; coop.accounts.throttle): failures are counted per account and,
+# separately, per address. Repeated failures are slowed down (the n-th failure makes the next
+# attempt wait COOP_LOGIN_DELAY_SECONDS x 2^(n-2), at most COOP_LOGIN_DELAY_MAX_SECONDS), and
+# COOP_LOGIN_FAILURE_LIMIT failures within AXES_COOLOFF_TIME lock the account or the address for
+# that long. django-axes records the failures and enforces the lock.
 AXES_FAILURE_LIMIT = env_int("COOP_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_RESET_ON_SUCCESS = True
+# Coop clears only the account's failures on success (coop.accounts.throttle.record_success):
+# axes' own reset would also clear every failure from the address, against any account.
+AXES_RESET_ON_SUCCESS = False
+# Attempts refused during a lock are not failures: the lock ends on time, however often a
+# locked-out user retries.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "coop.accounts.throttle.lockout_response"
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+COOP_LOGIN_DELAY_SECONDS = 1.0
+COOP_LOGIN_DELAY_MAX_SECONDS = 60.0
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+# Secure cookies in production (whose base URL is https) and whenever the base URL is https.
+SESSION_COOKIE_SECURE = PRODUCTION or _BASE.scheme == "https"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -181,7 +224,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 USE_I18N = False
 
-EMAIL_URL = env("COOP_EMAIL_URL")
+# Coop sends no email yet; should anything try, it goes to the log rather than to an SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 PROCRASTINATE_WORKER_DEFAULTS = {
@@ -220,13 +263,8 @@ COOP_MAX_JSON_DEPTH = env_int("COOP_MAX_JSON_DEPTH", 32)
 COOP_RATE_LIMIT_PER_MINUTE = env_int("COOP_RATE_LIMIT_PER_MINUTE", 6000)
 COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
 COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
-COOP_FETCH_ALLOW_PRIVATE = env_bool("COOP_FETCH_ALLOW_PRIVATE")
 # Outgoing webhooks (api.md): seconds to wait before each retry, and the request timeouts.
 _SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400")
 COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]
 COOP_WEBHOOK_CONNECT_TIMEOUT = float(env("COOP_WEBHOOK_CONNECT_TIMEOUT", "5"))
 COOP_WEBHOOK_TIMEOUT = float(env("COOP_WEBHOOK_TIMEOUT", "15"))
-HMA_SERVICE_URL = env("HMA_SERVICE_URL")
-NCMEC_ENV = env("NCMEC_ENV", "test")
-COOP_WAREHOUSE = env("COOP_WAREHOUSE", "postgres")
-CLICKHOUSE_URL = env("CLICKHOUSE_URL")

@@ -43,6 +43,7 @@ def test_database_down_gives_503(tmp_path):
         "DJANGO_SETTINGS_MODULE": "coop.settings",
         "DATABASE_URL": f"postgresql://coop@127.0.0.1:{closed_port()}/coop",
         "COOP_DATA_DIR": str(tmp_path),
+        "COOP_ALLOWED_HOSTS": "testserver",  # the test client's host, outside the test runner
     }
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60

@@ -41,6 +41,7 @@ class Command(BaseCommand):
             http="coop.web.server:NoDelayHttpProtocol",
             loop="asyncio",
             lifespan="off",
+            forwarded_allow_ips=settings.COOP_TRUSTED_PROXIES,
             access_log=False,
             timeout_graceful_shutdown=GRACE_SECONDS,
             log_level="warning",

@@ -1,9 +1,10 @@
-"""Sign-in and sign-out (accounts.md). Throttling is django-axes' (settings: AXES_*)."""
+"""Sign-in and sign-out (accounts.md). Throttling: coop.accounts.throttle, on django-axes."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from coop.accounts import throttle
 from coop.accounts.access import public_view
 from coop.web.forms import LoginForm
 
@@ -37,13 +39,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        # `email=` (not `username=`) so axes counts failures under the address typed.
-        user = authenticate(
-            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
-        )
-        if user is not None:
-            login(request, user)
-            return redirect(next_url)
+        email = form.cleaned_data["email"]
+        address = throttle.client_address(request)
+        with transaction.atomic():
+            if not throttle.claim(email, address):
+                return throttle.busy(request)
+            wait = throttle.delay_remaining(email, address)
+            if wait:
+                return throttle.refusal(request, wait, locked=False)
+            # `email=` (not `username=`) so axes counts failures under the address typed.
+            # While the account or the address is locked, axes' backend refuses this (even
+            # with the right password) and its middleware answers with the lockout page.
+            user = authenticate(request, email=email, password=form.cleaned_data["password"])
+            if user is not None:
+                login(request, user)
+                throttle.record_success(email)
+                return redirect(next_url)
         form.add_error(None, LOGIN_FAILED)
     status = 400 if request.method == "POST" else 200
     return render(request, "web/login.html", {"form": form, "next": next_url}, status=status)
