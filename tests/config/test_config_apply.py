@@ -81,12 +81,12 @@ def test_secrets_are_never_exported_in_clear(run_config, moderator, example_text
     monkeypatch.setenv("PLATFORM_ACTIONS_TOKEN", "super-secret-value")
     run_config("apply", text=example_text)
     assert Action.objects.get(id="delete").headers["Authorization"] == {
-        "secret": "PLATFORM_ACTIONS_TOKEN"
+        "secret": "SECRET_PLATFORM_ACTIONS_TOKEN"
     }
     _, exported, _ = run_config("export")
     assert "super-secret-value" not in exported
-    assert "Authorization: !secret PLATFORM_ACTIONS_TOKEN" in exported
-    assert "X-Api-Key: !secret PLATFORM_ITEMS_KEY" in exported
+    assert "Authorization: !secret SECRET_PLATFORM_ACTIONS_TOKEN" in exported
+    assert "X-Api-Key: !secret SECRET_PLATFORM_ITEMS_KEY" in exported
 
 
 def test_dry_run_changes_nothing(run_config, moderator, example_text):

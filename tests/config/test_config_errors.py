@@ -257,3 +257,26 @@ def test_hidden_fields_must_exist_and_round_trip():
     document, _ = parse_text(export_yaml())
     plan = apply_document(document, dry_run=True)
     assert plan.lines()[-1].startswith("Plan: 0 to create, 0 to change")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Authorization": {"secret": "COOP_SECRET_KEY"}}, "!secret: secrets must be"),
+        ({"Authorization": {"secret": "DATABASE_URL"}}, "!secret: secrets must be"),
+        ({"Coop-Signature": "forged"}, "header name is set by Coop"),
+        ({"Host": "evil.example"}, "header name is set by Coop"),
+        ({"X Bad": "v"}, "header name is not a valid header name"),
+        ({"X-Token": "a\r\nX-Injected: 1"}, "header has a value with a line break"),
+    ],
+)
+def test_unsendable_action_headers_are_refused_with_their_path(headers, message):
+    from coop.config.document import parse_document
+
+    action = {"id": "a", "name": "A", "callbackUrl": "https://x.example/a", "headers": headers}
+    _, errors = parse_document({"actions": [action]})
+    key = next(iter(headers))
+    assert any(e.path == f"actions[0].headers.{key}" and message in e.message for e in errors), (
+        errors
+    )

@@ -44,6 +44,7 @@ from coop.core.enums import (
 )
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.core.media import is_http_url
+from coop.outbound import header_problem, secret_problem
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
 
@@ -183,16 +184,30 @@ def json_mapping(raw: Any, path: str, errors: Errors) -> dict | None:
 
 
 def headers(raw: Any, path: str, errors: Errors) -> dict | None:
-    """Header values are strings or `!secret NAME` references."""
+    """Header values are strings or `!secret NAME` references; names, values and secret
+    variables follow coop.outbound's rules, the ones checked again when a request is sent."""
     if json_mapping(raw, path, errors) is None:
         return None
     for key, value in raw.items():
-        secret = isinstance(value, dict) and set(value) == {"secret"}
-        if secret and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value["secret"])):
-            errors.append(ConfigError(f"{path}.{key}", "!secret needs an environment variable"))
-        elif not secret and not isinstance(value, str):
-            errors.append(ConfigError(f"{path}.{key}", "must be a string or !secret NAME"))
+        problem = _header_error(str(key), value)
+        if problem:
+            errors.append(ConfigError(f"{path}.{key}", problem))
     return raw
+
+
+def _header_error(name: str, value: Any) -> str | None:
+    problem = header_problem(name)
+    if problem:
+        return f"header name {problem}"
+    if isinstance(value, dict) and set(value) == {"secret"}:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value["secret"])):
+            return "!secret needs an environment variable"
+        problem = secret_problem(value["secret"])
+        return f"!secret: {problem}" if problem else None
+    if not isinstance(value, str):
+        return "must be a string or !secret NAME"
+    problem = header_problem(name, value)
+    return f"header {problem}" if problem else None
 
 
 def iso_datetime(raw: Any, path: str, errors: Errors) -> str | None:
