@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from procrastinate.contrib.django import app
 
@@ -31,4 +32,8 @@ class Command(BaseCommand):
                 concurrency=concurrency,
                 install_signal_handlers=True,
                 shutdown_graceful_timeout=GRACE_SECONDS,
+                # Workers silent for longer are dead: their rows go at start-up and their
+                # tasks are retried (coop.tasks.retry_stalled_jobs).
+                update_heartbeat_interval=settings.COOP_WORKER_HEARTBEAT_SECONDS,
+                stalled_worker_timeout=settings.COOP_STALLED_WORKER_SECONDS,
             )
