@@ -268,3 +268,11 @@ _SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400
 COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]
 COOP_WEBHOOK_CONNECT_TIMEOUT = float(env("COOP_WEBHOOK_CONNECT_TIMEOUT", "5"))
 COOP_WEBHOOK_TIMEOUT = float(env("COOP_WEBHOOK_TIMEOUT", "15"))
+# Crash recovery by the workers (quality.md): how often their housekeeping runs (stalled-job
+# retry, delivery sweep), how often each worker says it is alive, after how long without a
+# word a worker counts as dead (its tasks are retried), and how long a due delivery is left
+# to its own task before the sweep sends it again.
+COOP_HOUSEKEEPING_SECONDS = env_int("COOP_HOUSEKEEPING_SECONDS", 60)
+COOP_WORKER_HEARTBEAT_SECONDS = float(env("COOP_WORKER_HEARTBEAT_SECONDS", "10"))
+COOP_STALLED_WORKER_SECONDS = float(env("COOP_STALLED_WORKER_SECONDS", "30"))
+COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS", "30"))

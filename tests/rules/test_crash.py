@@ -2,33 +2,75 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connection, connections
-from procrastinate.contrib.django import app
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from psycopg.conninfo import make_conninfo
 
 from coop.enforcement.models import ActionExecution, Delivery
 from coop.ingest.models import ItemSubmission
 from coop.rules.models import RuleExecution
 from coop.rules.tasks import evaluate_submissions
-from coop.tasks import retry_stalled_jobs
+from coop.tasks import housekeeping_cron
 from rules.test_engine import AUTHOR, CONFIG, apply, submit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
+# A worker that recovers quickly: housekeeping every second, workers silent for 2 s are dead.
+FAST_RECOVERY = {
+    "COOP_HOUSEKEEPING_SECONDS": "1",
+    "COOP_WORKER_HEARTBEAT_SECONDS": "0.5",
+    "COOP_STALLED_WORKER_SECONDS": "2",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_worker_rows():
+    """Workers register themselves and their periodic defers; the flush does not empty those."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_periodic_defers")
+        cursor.execute("DELETE FROM procrastinate_workers")
+
 
 def database_url_for_tests() -> str:
     return make_conninfo(os.environ["DATABASE_URL"], dbname=connection.settings_dict["NAME"])
+
+
+def start_worker(database_url: str | None = None, **settings: str) -> subprocess.Popen:
+    """A real `coop worker` process (its own session, so that a kill reaches only it)."""
+    env = {**os.environ, "DATABASE_URL": database_url or database_url_for_tests(), **settings}
+    return subprocess.Popen(
+        [sys.executable, "-m", "coop", "worker", "--concurrency", "1"],
+        env=env,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM and wait (a coop process stops gracefully); SIGKILL if it does not."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until(condition, seconds: float, message: str) -> None:
+    """Poll `condition` until it holds, failing after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
 
 
 def job_status() -> str | None:
@@ -54,22 +96,26 @@ def _wait_for_dead_sessions() -> None:
         time.sleep(0.1)
 
 
-def test_worker_killed_mid_evaluation(api):
+def test_housekeeping_interval_is_a_cron_line():
+    assert housekeeping_cron(60) == "* * * * *"  # the default: every minute
+    assert housekeeping_cron(1) == "* * * * * */1"
+    assert housekeeping_cron(15) == "* * * * * */15"
+    assert housekeeping_cron(600) == "*/10 * * * *"
+    assert housekeeping_cron(3600) == "0 * * * *"
+    for unusable in (0, 7, 45, 90, 7200):
+        with pytest.raises(ImproperlyConfigured):
+            housekeeping_cron(unusable)
+
+
+def test_worker_killed_mid_evaluation_is_recovered_by_another_worker(api):
     apply(CONFIG)
     (sid,) = submit(api, ("k1", {"text": "free money", "author": AUTHOR}))
     blocker = psycopg.connect(database_url_for_tests())
     # Hold the submission's row: the worker's evaluation blocks right in the middle.
     blocker.execute("SELECT 1 FROM ingest_itemsubmission WHERE id = %s FOR UPDATE", (sid,))
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "coop", "worker", "--concurrency", "1"],
-        env={**os.environ, "DATABASE_URL": database_url_for_tests()},
-        start_new_session=True,
-    )
+    worker = start_worker()
     try:
-        deadline = time.monotonic() + 60
-        while job_status() != "doing":
-            assert time.monotonic() < deadline, "the worker never started the evaluation"
-            time.sleep(0.1)
+        wait_until(lambda: job_status() == "doing", 60, "the worker never started the evaluation")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
@@ -82,24 +128,21 @@ def test_worker_killed_mid_evaluation(api):
     assert ItemSubmission.objects.get(pk=sid).evaluated_at is None
     assert job_status() == "doing"  # stuck with its dead worker
 
-    # The periodic task finds the dead worker's job (no heartbeat) and puts it back.
-    async def retry():
-        with_dead_workers = app.job_manager.get_stalled_jobs
-        app.job_manager.get_stalled_jobs = lambda: with_dead_workers(seconds_since_heartbeat=0)
-        try:
-            await retry_stalled_jobs(timestamp=0)
-        finally:
-            app.job_manager.get_stalled_jobs = with_dead_workers
-            await sync_to_async(connections.close_all)()  # the connection its queries used
-
-    # In a thread of its own: another test's browser may have an event loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, retry()).result()
-    assert job_status() == "todo"
-
-    evaluate_submissions(submission_ids=[sid])  # the retried task
-    evaluate_submissions(submission_ids=[sid])  # and a duplicate run, for good measure
+    # A surviving worker's housekeeping finds the dead worker's job (no heartbeat), puts it
+    # back, and runs it: nobody calls anything by hand.
+    survivor = start_worker(**FAST_RECOVERY)
+    try:
+        wait_until(
+            lambda: job_status() is None,  # done (successful jobs are deleted)
+            45,
+            "the surviving worker did not recover the dead worker's evaluation",
+        )
+    finally:
+        stop(survivor)
+    assert survivor.returncode == 0
     assert ItemSubmission.objects.get(pk=sid).evaluated_at is not None
+
+    evaluate_submissions(submission_ids=[sid])  # a duplicate run, for good measure
     assert sorted(ActionExecution.objects.values_list("action_id", flat=True)) == [
         "delete",
         "label",

@@ -26,7 +26,7 @@ JITTER = 0.1  # each wait is the scheduled one ± 10 %
 # A task may start slightly before the moment it was scheduled for (clocks, rounding).
 EARLY_TOLERANCE = timedelta(seconds=1)
 # The sweeper leaves recently due deliveries to their own task.
-SWEEP_GRACE = timedelta(seconds=30)
+SWEEP_GRACE = timedelta(seconds=settings.COOP_DELIVERY_SWEEP_GRACE_SECONDS)
 SWEEP_BATCH = 1000
 USER_AGENT = "Coop-Webhooks/1"
 SENDERS = 16  # concurrent sends per worker process

@@ -7,6 +7,7 @@ from procrastinate.contrib.django import app
 
 from coop.enforcement import delivery
 from coop.queueing import in_transaction
+from coop.tasks import housekeeping_cron
 
 DELIVERY_BATCH = 100
 
@@ -20,10 +21,11 @@ def deliver(delivery_ids: list[str]) -> None:
             in_transaction(deliver, schedule_at=retry_at).defer(delivery_ids=[delivery_id])
 
 
-@app.periodic(cron="* * * * *", periodic_id="sweep-deliveries")
+@app.periodic(cron=housekeeping_cron(), periodic_id="sweep-deliveries")
 @app.task(name="coop.sweep_deliveries", queue="webhooks")
 def sweep_deliveries(timestamp: int) -> None:
-    """Re-defer due deliveries that have no waiting task (e.g. a worker was killed mid-send)."""
+    """Re-defer due deliveries that have no waiting task (e.g. a worker was killed mid-send);
+    every COOP_HOUSEKEEPING_SECONDS."""
     with transaction.atomic():
         ids = delivery.orphaned_due()
         send_later(ids)
