@@ -88,6 +88,26 @@ def evaluation_task_ids() -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def assert_all_or_nothing(sent: list[Sent]) -> None:
+    """Every acknowledged request was stored whole with its evaluation task; every unanswered
+    one was stored whole or not at all."""
+    statuses = {record.status for record in sent}
+    assert statuses <= {202, None}, statuses
+    unanswered = [record for record in sent if record.status is None]
+    assert unanswered, "no request was in flight at the kill"
+    stored = dict(ItemSubmission.objects.values_list("item_id", "pk"))
+    tasks = evaluation_task_ids()
+    for record in sent:
+        present = [item_id for item_id in record.item_ids if item_id in stored]
+        if record.status == 202:
+            assert present == record.item_ids, "an acknowledged request lost items"
+        else:
+            assert present in ([], record.item_ids), f"half-written request: {present}"
+    assert set(stored.values()) <= tasks, "a stored item has no evaluation task"
+    acknowledged_ids = [stored[i] for r in sent if r.status == 202 for i in r.item_ids]
+    assert len(acknowledged_ids) >= ACKNOWLEDGED_BEFORE_KILL * ITEMS_PER_REQUEST
+
+
 def test_web_killed_under_load_loses_nothing_acknowledged_and_half_writes_nothing():
     apply(CONFIG)
     _, key = create_api_key(name="web-crash")
@@ -156,21 +176,7 @@ def test_web_killed_under_load_loses_nothing_acknowledged_and_half_writes_nothin
             web.wait()
 
     assert not failures, failures
-    statuses = {record.status for record in sent}
-    assert statuses <= {202, None}, statuses
-    unanswered = [record for record in sent if record.status is None]
-    assert unanswered, "no request was in flight at the kill"
-    stored = dict(ItemSubmission.objects.values_list("item_id", "pk"))
-    tasks = evaluation_task_ids()
-    for record in sent:
-        present = [item_id for item_id in record.item_ids if item_id in stored]
-        if record.status == 202:
-            assert present == record.item_ids, "an acknowledged request lost items"
-        else:
-            assert present in ([], record.item_ids), f"half-written request: {present}"
-    assert set(stored.values()) <= tasks, "a stored item has no evaluation task"
-    acknowledged_ids = [stored[i] for r in sent if r.status == 202 for i in r.item_ids]
-    assert len(acknowledged_ids) >= ACKNOWLEDGED_BEFORE_KILL * ITEMS_PER_REQUEST
+    assert_all_or_nothing(sent)
 
     worker = start_worker()
     try:
