@@ -251,28 +251,46 @@ class VariantMatcher:
             words = _WORD.findall(token)
             if not any(self._in_keys(r) for word in words for r in self._readings(word)):
                 continue
-            lo = start - self._around.match(edged[start - 1 :: -1] if start else "").end()
+            lo = start - self._behind(edged, start)
             hi = self._around.match(edged, end).end()
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], hi)
             else:
                 windows.append((lo, hi))
+        offset = counted = 0  # the words of edged[:counted]
         for lo, hi in windows:
-            offset = None
-            for term, first, last in self._hits(_haystack(edged[lo:hi])):
-                if offset is None:
-                    offset = len(_WORD.findall(edged, 0, lo))
+            hits = self._hits(_haystack(edged[lo:hi]))
+            for term, first, last in hits:
+                if counted < lo:
+                    offset += len(_WORD_START.findall(edged, counted, lo))
+                    counted = lo
                 yield term, first + offset, last + offset
+
+    def _behind(self, text: str, start: int) -> int:
+        """How far before `start` the window of up to reach - 1 words reaches: matched on
+        a reversed piece of the text just before it, grown only while the match may go on
+        (so the cost is the window's length, not the text's)."""
+        size = 64
+        while True:
+            lo = max(0, start - size)
+            piece = text[lo:start][::-1]
+            reach = self._around.match(piece).end()
+            # Done if the text starts here, or a word follows the match in the piece: the
+            # match did not stop for lack of text.
+            if lo == 0 or _WORD.search(piece, reach) is not None:
+                return reach
+            size *= 4
 
     def _hits(self, haystack: str) -> Iterable[tuple[str, int, int]]:
         """(term, first word, last word) for each key found in the haystack."""
         stretched: set[int] = set()
+        word = _WordIndex(haystack)
         for end, entry in self._keys.iter(haystack):
             length, term, _ = entry
             if term is not None:
-                yield term, _word(haystack, end - length + 2), _word(haystack, end - 1)
+                yield term, word(end - length + 2), word(end - 1)
             elif entry is _STRETCHED_RUN:
-                stretched.add(_word(haystack, end))
+                stretched.add(word(end))
         ambiguous = _ambiguous_words(haystack)
         if not stretched and not ambiguous:
             return
@@ -331,10 +349,11 @@ class VariantMatcher:
         for chosen in itertools.islice(itertools.product(*options), _MAX_WINDOWS):
             window = f" {' '.join(chosen)} "
             if chosen != tuple(words[lo:hi]):  # else the automaton has seen it with the rest
+                word = _WordIndex(window)
                 for end, (length, term, _) in self._keys.iter(window):
                     if term is not None:
-                        first = lo + _word(window, end - length + 2)
-                        yield term, first, lo + _word(window, end - 1)
+                        first = lo + word(end - length + 2)
+                        yield term, first, lo + word(end - 1)
             if _STRETCHED.search(window) is not None:
                 yield from self._collapsed_hits(window, lo)
 
@@ -342,6 +361,7 @@ class VariantMatcher:
         """Keys found in the run-collapsed window whose runs the window's runs stand for."""
         runs: dict[int, int] = {}  # collapsed index -> run length, for runs of 2 or more
         short = _RUN.sub(_recording(runs), window)
+        word = _WordIndex(short)
         for end, (length, term, collapsed) in self._keys.iter(short):
             first = end - length + 1
             for key_term, key_runs in ((term, None),) if collapsed is None else collapsed:
@@ -352,12 +372,13 @@ class VariantMatcher:
                         _runs_match(runs.get(first + k, 1), run) for k, run in enumerate(key_runs)
                     )
                 if found:
-                    yield key_term, lo + _word(short, first + 1), lo + _word(short, end - 1)
+                    yield key_term, lo + word(first + 1), lo + word(end - 1)
 
 
 _ASCII_BLANKS = bytes(c if chr(c).isalnum() or c >= 128 else ord(" ") for c in range(256))
 _NON_ASCII_SEPARATORS = re.compile(r"[^\x00-\x7f\w]+")
 _WORD = re.compile(r"[^\W_]+")
+_WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
 
 
 def _haystack(text: str) -> str:
@@ -377,19 +398,36 @@ def _collapsed(text: str) -> str:
     return "".join(map(operator.itemgetter(0), itertools.groupby(text)))
 
 
-def _word(haystack: str, at: int) -> int:
-    """The index of the word holding haystack[at] (the haystack starts with a space)."""
-    return haystack.count(" ", 0, at) - 1
+class _WordIndex:
+    """The index of the word holding haystack[at] (the haystack starts with a space), counted
+    from the position asked about before: hits come in (nearly) increasing order, so all the
+    counting for one haystack is linear in its length."""
+
+    __slots__ = ("_at", "_haystack", "_spaces")
+
+    def __init__(self, haystack: str) -> None:
+        self._haystack = haystack
+        self._at = 0
+        self._spaces = 0  # haystack.count(" ", 0, self._at)
+
+    def __call__(self, at: int) -> int:
+        if at >= self._at:
+            self._spaces += self._haystack.count(" ", self._at, at)
+        else:
+            self._spaces -= self._haystack.count(" ", at, self._at)
+        self._at = at
+        return self._spaces - 1
 
 
 def _ambiguous_words(haystack: str) -> set[int]:
     """The words holding a "1" and a letter: "k1ll", not "2014"."""
     found: set[int] = set()
+    word = _WordIndex(haystack)
     at = haystack.find(AMBIGUOUS)
     while at != -1:
         end = haystack.find(" ", at)
         if not haystack[haystack.rfind(" ", 0, at) + 1 : end].isdigit():
-            found.add(_word(haystack, at))
+            found.add(word(at))
         at = haystack.find(AMBIGUOUS, end)
     return found
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from operator import itemgetter
@@ -307,6 +308,17 @@ def _token(shape: str, at: int) -> tuple[int, int]:
     return shape.rfind(" ", 0, at), shape.find(" ", at) - 1
 
 
+def _tokens_at(shape: str, found: Iterable[int]) -> list[tuple[int, int]]:
+    """The tokens covering the shape indices `found` (in increasing order), each once: an index
+    inside the token found last is skipped, so a long token is scanned once, not per index."""
+    tokens: list[tuple[int, int]] = []
+    for at in found:
+        if tokens and at <= tokens[-1][1]:
+            continue
+        tokens.append(_token(shape, at))
+    return tokens
+
+
 def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
     """Text regions where a spelled-out run may be: from a pair of one-character tokens at
     most three separators apart to the end of the next longer token (a run cannot go past
@@ -319,7 +331,7 @@ def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
         at = tokens.find(b" a ", at + 2)
     starts = {a for a, b in itertools.pairwise(singles) if b - a <= 4}
     for symbol in "|+":
-        starts.update(_token(shape, at + 1)[0] for at in positions(text, symbol))
+        starts.update(lo for lo, _ in _tokens_at(shape, [at + 1 for at in positions(text, symbol)]))
     windows: list[tuple[int, int]] = []
     for start in sorted(starts):
         lo = _token(shape, start + 1)[0]
@@ -343,11 +355,8 @@ def positions(text: str, char: str) -> list[int]:
 
 def _leet_windows(shape: str) -> list[tuple[int, int]]:
     """The tokens in which a leet character touches a letter ("!" or "+" only before one)."""
-    tokens: set[tuple[int, int]] = set()
-    for pair in ("a1", "1a", "!a"):
-        for at in positions(shape, pair):
-            tokens.add(_token(shape, at))
-    return sorted(tokens)
+    found = heapq.merge(*(positions(shape, pair) for pair in ("a1", "1a", "!a")))
+    return _tokens_at(shape, found)
 
 
 def _step(match: re.Match[str]) -> int:
@@ -433,14 +442,13 @@ class Forms:
 
     def _folded(self, at: int) -> int:
         """The position in the folded text of joined character `at`."""
-        shift = 0
-        for start, length, begin, end, step in self.joins:
-            if at < start:
-                break
-            if at < start + length:
-                return begin + (at - start) * step
-            shift = end - start - length
-        return at + shift
+        index = bisect.bisect_right(self.joins, at, key=_first) - 1
+        if index < 0:
+            return at
+        start, length, begin, end, step = self.joins[index]
+        if at < start + length:
+            return begin + (at - start) * step
+        return at + end - start - length
 
     def _original(self, at: int) -> tuple[int, int]:
         """The original range of folded character `at`, as fold(track=True) gives it."""
