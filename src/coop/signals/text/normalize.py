@@ -13,7 +13,6 @@ import bisect
 import functools
 import heapq
 import itertools
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -124,25 +123,26 @@ def _is_ignorable(cp: int) -> bool:
 def _confusables() -> dict[str, str]:
     """Non-ASCII character -> its ASCII letter/digit prototype, from Unicode TR39 confusables.
 
-    The confusable-homoglyphs data lists each TR39 pair in both directions; only pairs whose
-    other side is ASCII alphanumeric matter here (ASCII itself is never remapped: "I"/"l"/"1"
-    are left to casefolding and the leet step, which know the context).
+    The full confusables.txt of UTS #39 (data/confusables.txt, see VENDORED.md): each line
+    maps one source character to its skeleton prototype. Only sources that are one non-ASCII
+    character with a one-character ASCII alphanumeric prototype matter here (ASCII itself is
+    never remapped: "I"/"l"/"1" are left to casefolding and the leet step, which know the
+    context).
     """
-    path = resources.files("confusable_homoglyphs") / "confusables.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
+    path = resources.files("coop.signals.text") / "data" / "confusables.txt"
     table: dict[str, str] = {}
-    for key, entries in data.items():
-        key = key.replace("\u200e", "")
-        for entry in entries:
-            other = entry["c"].replace("\u200e", "")
-            for source, target in ((key, other), (other, key)):
-                if (
-                    len(source) == 1 == len(target)
-                    and not source.isascii()
-                    and target.isascii()
-                    and target.isalnum()
-                ):
-                    table.setdefault(source, target)
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) < 2:
+            continue
+        source, target = ("".join(chr(int(cp, 16)) for cp in f.split()) for f in fields[:2])
+        if (
+            len(source) == 1 == len(target)
+            and not source.isascii()
+            and target.isascii()
+            and target.isalnum()
+        ):
+            table.setdefault(source, target)
     return table
 
 
