@@ -194,8 +194,9 @@ class VariantMatcher:
             self._keys = None
         else:
             self._keys.make_automaton()
-        # Up to reach - 1 words next to an edit: the window the edged form is matched in.
-        self._around = re.compile(rf"(?:[\W_]*[^\W_]+){{0,{self._reach - 1}}}")
+        # Up to reach words next to an edit: the window the edged form is matched in (reach
+        # - 1 for a key, and one more for a word split in two, "mon.ey").
+        self._around = re.compile(rf"(?:[\W_]*[^\W_]+){{0,{self._reach}}}")
 
     def _add(self, key: str, term: str) -> bool:
         """Add a term's key; False if an earlier term has it (the first term is reported)."""
@@ -229,7 +230,11 @@ class VariantMatcher:
             return
         found = forms(text)
         plain = found.plain.text
-        hits = ((plain, hit) for hit in self._hits(_haystack(plain)))
+        haystack = _haystack(plain)
+        hits = itertools.chain(
+            ((plain, hit) for hit in self._hits(haystack)),
+            ((plain, hit) for hit in self._split_hits(plain, haystack)),
+        )
         if found.edits:
             edged = found.edged.text
             hits = itertools.chain(
@@ -240,6 +245,44 @@ class VariantMatcher:
             spans = located.setdefault(form, _WordSpans(form))
             start, end = found.span(spans[first][0], spans[last][1])
             yield Match(term, start, end, text[start:end])
+
+    def _split_hits(self, form: str, haystack: str) -> Iterable[tuple[str, int, int]]:
+        """Hits where one word was split in two by a single ".", "_" or "-" ("mon.ey",
+        "sc_am"): each such pair of words is read joined, but only where the joined word
+        can be in a key, and only hits covering it count (the rest were found already)."""
+        points = _split_points(form)
+        if not points:
+            return
+        words: list[str] | None = None
+        index, counted = -1, 0  # index: the words starting before form[counted], less one
+        for at in points:
+            start = at
+            while start > 0 and form[start - 1].isalnum():
+                start -= 1
+            right = _WORD.match(form, at + 1)
+            joined = form[start:at] + right.group()
+            found = [r for r in self._readings(joined) if self._in_keys(r)]
+            if not found:
+                continue
+            index += len(_WORD_START.findall(form, counted, at))
+            counted = at
+            if words is None:
+                words = haystack.split()
+            # Words index and index + 1 read as one word, in a window of the words that a
+            # key holding it can reach; "" stands for the pair, as no reading equals it.
+            lo = max(0, index - self._reach + 1)
+            hi = min(len(words), index + 1 + self._reach)
+            local = [*words[lo:index], "", *words[index + 2 : hi]]
+            centre = index - lo
+            readings = {centre: found[:_MAX_WORD_READINGS]}
+            for k in _ambiguous_words(f" {' '.join(local)} "):
+                if k != centre:
+                    readings[k] = [r for r in self._readings(local[k]) if self._in_keys(r)][
+                        :_MAX_WORD_READINGS
+                    ] or [local[k]]
+            for term, first, last in self._region_hits(local, 0, len(local), readings):
+                if first <= centre <= last:
+                    yield term, lo + first + (first > centre), lo + last + (last >= centre)
 
     def _edged_hits(
         self, edged: str, edits: list[tuple[int, int, str]]
@@ -259,7 +302,8 @@ class VariantMatcher:
                 windows.append((lo, hi))
         offset = counted = 0  # the words of edged[:counted]
         for lo, hi in windows:
-            hits = self._hits(_haystack(edged[lo:hi]))
+            haystack = _haystack(edged[lo:hi])
+            hits = itertools.chain(self._hits(haystack), self._split_hits(edged[lo:hi], haystack))
             for term, first, last in hits:
                 if counted < lo:
                     offset += len(_WORD_START.findall(edged, counted, lo))
@@ -267,7 +311,7 @@ class VariantMatcher:
                 yield term, first + offset, last + offset
 
     def _behind(self, text: str, start: int) -> int:
-        """How far before `start` the window of up to reach - 1 words reaches: matched on
+        """How far before `start` the window of up to reach words reaches: matched on
         a reversed piece of the text just before it, grown only while the match may go on
         (so the cost is the window's length, not the text's)."""
         size = 64
@@ -379,6 +423,29 @@ _ASCII_BLANKS = bytes(c if chr(c).isalnum() or c >= 128 else ord(" ") for c in r
 _NON_ASCII_SEPARATORS = re.compile(r"[^\x00-\x7f\w]+")
 _WORD = re.compile(r"[^\W_]+")
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
+
+
+# What a single-separator split can be: a word character ("a"; "?" stands for any non-ASCII
+# character, checked again), a separator that may split a word ("."), anything else (" ").
+_SPLIT_SHAPES = (
+    bytes(
+        ord("a") if chr(c).isalnum() or c == ord("?") else ord(".") if chr(c) in "._-" else ord(" ")
+        for c in range(128)
+    )
+    + b" " * 128
+)
+
+
+def _split_points(form: str) -> list[int]:
+    """Where a single ".", "_" or "-" stands between two word characters ("mon.ey")."""
+    shape = form.encode("ascii", "replace").translate(_SPLIT_SHAPES)
+    points = []
+    at = shape.find(b"a.a")
+    while at != -1:
+        if form[at].isalnum() and form[at + 2].isalnum():
+            points.append(at + 1)
+        at = shape.find(b"a.a", at + 2)
+    return points
 
 
 def _haystack(text: str) -> str:
