@@ -18,7 +18,7 @@ from typing import Protocol
 import ahocorasick
 import re2
 
-from coop.signals.text.normalize import AMBIGUOUS, forms, positions, variants
+from coop.signals.text.normalize import AMBIGUOUS, NON_ASCII_LEET, forms, positions, variants
 
 # A phrase of up to this many words matches with any mix of separators and no separator
 # between its words; longer phrases match fully spaced or fully joined.
@@ -420,7 +420,6 @@ class VariantMatcher:
 
 
 _ASCII_BLANKS = bytes(c if chr(c).isalnum() or c >= 128 else ord(" ") for c in range(256))
-_NON_ASCII_SEPARATORS = re.compile(r"[^\x00-\x7f\w]+")
 _WORD = re.compile(r"[^\W_]+")
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
 
@@ -451,10 +450,13 @@ def _split_points(form: str) -> list[int]:
 def _haystack(text: str) -> str:
     """The words of a normalised text separated by single spaces, with a space at both ends.
 
-    ASCII separators are blanked by one bytes.translate; only non-ASCII ones need a regex.
+    Separators are blanked by one bytes.translate of the UTF-8 text: folding turned every
+    non-ASCII one into an ASCII stand-in, except the leet symbols replaced here.
     """
-    if not text.isascii():
-        text = _NON_ASCII_SEPARATORS.sub(" ", text)
+    if not text.isascii():  # folding left no other non-ASCII separators (normalize._FoldTable)
+        for symbol in NON_ASCII_LEET:
+            if symbol in text:
+                text = text.replace(symbol, " ")
     return f" {b' '.join(text.encode().translate(_ASCII_BLANKS).split()).decode()} "
 
 

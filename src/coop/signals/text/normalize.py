@@ -185,11 +185,36 @@ def fold_char(char: str) -> str:
     return folded
 
 
+NON_ASCII_LEET = "".join(c for c in LEET if not c.isascii())
+
+
+def _separator(char: str) -> bool:
+    """A non-ASCII character that is neither a letter or digit nor a leet symbol."""
+    return not char.isascii() and not char.isalnum() and char not in NON_ASCII_LEET
+
+
+# ASCII control characters (not whitespace, not NUL) that stand for non-ASCII separators.
+_STAND_FOR = "".join(map(chr, (*range(0x01, 0x09), *range(0x0E, 0x20))))
+
+
+def _stand_in(char: str) -> str:
+    return _STAND_FOR[ord(char) % len(_STAND_FOR)]
+
+
 class _FoldTable(dict):
-    """str.translate table filled on first sight of each code point."""
+    """str.translate table filled on first sight of each code point.
+
+    A non-ASCII separator ("—", "。", "💦") folds to an ASCII control character standing for
+    it (different separators mostly get different ones, so a run spelled out with one
+    separator still ends at another: "c🔥a🔥r🔥d c🔥l"). The only non-ASCII characters of a
+    folded text that are not letters or digits are then the leet symbols (NON_ASCII_LEET),
+    and the matcher splits words with bytes operations instead of a regular expression.
+    """
 
     def __missing__(self, cp: int) -> str:
         folded = fold_char(chr(cp))
+        if not folded.isascii():
+            folded = "".join(_stand_in(c) if _separator(c) else c for c in folded)
         self[cp] = folded
         return folded
 
