@@ -259,9 +259,14 @@ class VariantMatcher:
             start = at
             while start > 0 and form[start - 1].isalnum():
                 start -= 1
-            right = _WORD.match(form, at + 1)
-            joined = form[start:at] + right.group()
-            found = [r for r in self._readings(joined) if self._in_keys(r)]
+            end = at + 1
+            while end < len(form) and form[end].isalnum():
+                end += 1
+            joined = form[start:at] + form[at + 1 : end]
+            if AMBIGUOUS in joined:
+                found = [r for r in self._readings(joined) if self._in_keys(r)]
+            else:
+                found = [joined] if self._in_keys(joined) else []
             if not found:
                 continue
             index += len(_WORD_START.findall(form, counted, at))
@@ -353,6 +358,8 @@ class VariantMatcher:
     def _in_keys(self, word: str) -> bool:
         """Whether a text word (read one way) can be a word of some key: as it is or, with
         a stretched run, run-collapsed. Only such words need a window of their own."""
+        if word in self._words:  # a collapsed key word: it has no run
+            return True
         if _STRETCHED.search(word) is not None:
             return _collapsed(word) in self._words
         return word in (self._doubled if _RUN.search(word) else self._words)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -325,6 +323,8 @@ def fold(text: str, track: bool) -> Normalized:
 
 
 _TOKENS_ONLY = bytes.maketrans(b"01!", b"aaa")
+# Two one-character tokens at most three separators apart.
+_SINGLE_PAIRS = tuple(b" a" + b" " * gap + b"a " for gap in (1, 2, 3))
 _LONG_TOKEN = re.compile(r"[^ ]{2,}")
 
 
@@ -349,12 +349,12 @@ def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
     most three separators apart to the end of the next longer token (a run cannot go past
     it), and each token holding a "|" or "+" ("w|o|r|k")."""
     tokens = shape.encode("ascii").translate(_TOKENS_ONLY)  # every token character is "a"
-    singles = []
-    at = tokens.find(b" a ")
-    while at != -1:
-        singles.append(at)
-        at = tokens.find(b" a ", at + 2)
-    starts = {a for a, b in itertools.pairwise(singles) if b - a <= 4}
+    starts = set()
+    for pair in _SINGLE_PAIRS:  # " a a ", " a  a ", " a   a ": found where they are, by find
+        at = tokens.find(pair)
+        while at != -1:
+            starts.add(at)
+            at = tokens.find(pair, at + 1)
     for symbol in "|+":
         starts.update(lo for lo, _ in _tokens_at(shape, [at + 1 for at in positions(text, symbol)]))
     windows: list[tuple[int, int]] = []
@@ -380,7 +380,10 @@ def positions(text: str, char: str) -> list[int]:
 
 def _leet_windows(shape: str) -> list[tuple[int, int]]:
     """The tokens in which a leet character touches a letter ("!" or "+" only before one)."""
-    found = heapq.merge(*(positions(shape, pair) for pair in ("a1", "1a", "!a")))
+    found = positions(shape, "a1") + positions(shape, "1a") + positions(shape, "!a")
+    if not found:
+        return []
+    found.sort()
     return _tokens_at(shape, found)
 
 
@@ -507,6 +510,28 @@ class Forms:
         return index, end
 
 
+# The plain and edged forms of tokens seen lately ("3rd", "9am", "$5" come again and again);
+# a token's shape is a function of its folded text, so the text is the key.
+_LEET_TOKENS: dict[str, tuple[str, str]] = {}
+_MAX_LEET_TOKENS = 50_000
+_LONGEST_KEPT = 32  # characters: the cache stays within a few MB
+
+
+def _leet_token(plain: str, shape: str) -> tuple[str, str]:
+    """The plain and the edged form of one token, given its shape."""
+    edged = plain
+    # Each pass is tried only if its shape is there; a non-leet digit may be a letter to the
+    # patterns ("𝍠" is numeric but not a decimal digit), so it rules nothing out.
+    other = "0" in shape
+    if other or (("a1" in shape or "a!" in shape) and ("1a" in shape or "!a" in shape)):
+        plain = edged = _INNER_LEET.sub(_leet_replace, plain)
+    if shape[0] in "1!":
+        edged = _LEADING_LEET.sub(_leet_replace, edged)
+    if other or "a1" in shape:
+        edged = _TRAILING_LEET.sub(_leet_replace, edged)
+    return plain, edged
+
+
 def forms(text: str, track: bool = False) -> Forms:
     """Steps 1-4b; leet is decided token by token (a token is a run of letters, digits and
     leet symbols, so its edges are the text's word edges)."""
@@ -516,17 +541,15 @@ def forms(text: str, track: bool = False) -> Forms:
     edits: list[tuple[int, int, str]] = []
     last = 0
     for lo, hi in _leet_windows(shape):
-        plain = edged = folded[lo:hi]
-        # Each pass is tried only if its shape is there; a non-leet digit may be a letter to
-        # the patterns ("𝍠" is numeric but not a decimal digit), so it rules nothing out.
-        token = shape[lo + 1 : hi + 1]
-        other = "0" in token
-        if other or (("a1" in token or "a!" in token) and ("1a" in token or "!a" in token)):
-            plain = edged = _INNER_LEET.sub(_leet_replace, plain)
-        if token[0] in "1!":
-            edged = _LEADING_LEET.sub(_leet_replace, edged)
-        if other or "a1" in token:
-            edged = _TRAILING_LEET.sub(_leet_replace, edged)
+        token = folded[lo:hi]
+        found = _LEET_TOKENS.get(token)
+        if found is None:
+            found = _leet_token(token, shape[lo + 1 : hi + 1])
+            if len(token) <= _LONGEST_KEPT:
+                if len(_LEET_TOKENS) >= _MAX_LEET_TOKENS:
+                    _LEET_TOKENS.clear()
+                _LEET_TOKENS[token] = found
+        plain, edged = found
         out += (folded[last:lo], plain)
         if edged != plain:
             edits.append((lo, hi, edged))
