@@ -367,7 +367,9 @@ class VariantMatcher:
     def _readings(self, word: str) -> list[str]:
         """The word as it is and, if it has letters, with its "1"s read as "i" or "l" (and
         as "1" when the bank has keys with one): _MAX_READINGS at most."""
-        ones = [] if word.isdigit() else positions(word, AMBIGUOUS)
+        if AMBIGUOUS not in word or word.isdigit():
+            return [word]
+        ones = positions(word, AMBIGUOUS)
         found = [word]
         choices = itertools.product(self._choices, repeat=len(ones))
         for choice in itertools.islice(choices, _MAX_READINGS):

@@ -289,11 +289,14 @@ def _fold(text: str, track: bool) -> tuple[Normalized, str]:
             return Normalized(folded), _ascii_shape(text)
         return Normalized(folded, range(len(text)), range(1, len(text) + 1)), _ascii_shape(text)
     parts = _NON_ASCII.split(text)  # odd parts are the non-ASCII runs
-    shape = _ascii_shape("".join(p.translate(_PROXY) if i % 2 else p for i, p in enumerate(parts)))
+    runs = parts[1::2]
+    proxy = parts.copy()
+    proxy[1::2] = [run.translate(_PROXY) for run in runs]
+    shape = _ascii_shape("".join(proxy))
     if not track:
-        return Normalized(
-            "".join(p.translate(_FOLD) if i % 2 else p.lower() for i, p in enumerate(parts))
-        ), shape
+        proxy[0::2] = [part.lower() for part in parts[0::2]]
+        proxy[1::2] = [run.translate(_FOLD) for run in runs]
+        return Normalized("".join(proxy)), shape
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -324,7 +327,7 @@ def fold(text: str, track: bool) -> Normalized:
 
 _TOKENS_ONLY = bytes.maketrans(b"01!", b"aaa")
 # Two one-character tokens at most three separators apart.
-_SINGLE_PAIRS = tuple(b" a" + b" " * gap + b"a " for gap in (1, 2, 3))
+_SINGLE_PAIRS = re.compile(rb" (?=a {1,3}a )")
 _LONG_TOKEN = re.compile(r"[^ ]{2,}")
 
 
@@ -349,12 +352,7 @@ def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
     most three separators apart to the end of the next longer token (a run cannot go past
     it), and each token holding a "|" or "+" ("w|o|r|k")."""
     tokens = shape.encode("ascii").translate(_TOKENS_ONLY)  # every token character is "a"
-    starts = set()
-    for pair in _SINGLE_PAIRS:  # " a a ", " a  a ", " a   a ": found where they are, by find
-        at = tokens.find(pair)
-        while at != -1:
-            starts.add(at)
-            at = tokens.find(pair, at + 1)
+    starts = {match.start() for match in _SINGLE_PAIRS.finditer(tokens)}
     for symbol in "|+":
         starts.update(lo for lo, _ in _tokens_at(shape, [at + 1 for at in positions(text, symbol)]))
     windows: list[tuple[int, int]] = []
