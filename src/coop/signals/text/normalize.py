@@ -394,6 +394,28 @@ def _step(match: re.Match[str]) -> int:
 _Join = tuple[int, int, int, int, int]  # (start, length, folded start, folded end, step)
 
 
+# The spelled-out runs of windows seen lately ("e.g. a", "a b c of" come again and again).
+_SPELLED_RUNS: dict[str, tuple[tuple[int, int, int], ...]] = {}
+
+
+def _spelled_runs(text: str, lo: int, hi: int) -> tuple[tuple[int, int, int], ...]:
+    """(start, end, step) of each spelled-out run in text[lo:hi], relative to lo. The window
+    starts a token (what is before it is a separator) and the run cannot go past its end, so
+    the window's text alone decides them."""
+    window = text[lo:hi]
+    found = _SPELLED_RUNS.get(window)
+    if found is None:
+        found = tuple(
+            (match.start() - lo, match.end() - lo, _step(match))
+            for match in _SPELLED.finditer(text, lo, hi)
+        )
+        if len(window) <= 4 * _LONGEST_KEPT:
+            if len(_SPELLED_RUNS) >= _MAX_LEET_TOKENS:
+                _SPELLED_RUNS.clear()
+            _SPELLED_RUNS[window] = found
+    return found
+
+
 def _join(source: Normalized, shape: str) -> tuple[Normalized, str, list[_Join]]:
     """Step 4b on a text and its shape: "f.r.e.e", "f r e e", "f_r_e_e" -> "free".
 
@@ -408,9 +430,8 @@ def _join(source: Normalized, shape: str) -> tuple[Normalized, str, list[_Join]]
     ends: list[int] = []
     last = at = 0
     for lo, hi in _spelled_windows(text, shape):
-        for match in _SPELLED.finditer(text, lo, hi):
-            begin, end = match.span()
-            step = _step(match)
+        for first, stop, step in _spelled_runs(text, lo, hi):
+            begin, end = lo + first, lo + stop
             word = text[begin:end:step]
             at += begin - last
             joins.append((at, len(word), begin, end, step))
