@@ -235,11 +235,11 @@ class VariantMatcher:
             ((plain, hit) for hit in self._hits(haystack)),
             ((plain, hit) for hit in self._split_hits(plain, haystack)),
         )
-        if found.edits:
+        # Only edits whose token can be in a key need the edged form (built only then).
+        edits = [edit for edit in found.edits if self._worth_editing(edit[2])]
+        if edits:
             edged = found.edged.text
-            hits = itertools.chain(
-                hits, ((edged, hit) for hit in self._edged_hits(edged, found.edits))
-            )
+            hits = itertools.chain(hits, ((edged, hit) for hit in self._edged_hits(edged, edits)))
         located: dict[str, _WordSpans] = {}
         for form, (term, first, last) in hits:
             spans = located.setdefault(form, _WordSpans(form))
@@ -295,10 +295,7 @@ class VariantMatcher:
         """Hits in the edged form, looked for only in the words around its edits (elsewhere
         it is the plain form)."""
         windows: list[tuple[int, int]] = []
-        for start, end, token in edits:
-            words = _WORD.findall(token)
-            if not any(self._in_keys(r) for word in words for r in self._readings(word)):
-                continue
+        for start, end, _ in edits:
             lo = start - self._behind(edged, start)
             hi = self._around.match(edged, end).end()
             if windows and lo <= windows[-1][1]:
@@ -314,6 +311,10 @@ class VariantMatcher:
                     offset += len(_WORD_START.findall(edged, counted, lo))
                     counted = lo
                 yield term, first + offset, last + offset
+
+    def _worth_editing(self, token: str) -> bool:
+        """Whether a word of an edited token, read some way, can be in a key."""
+        return any(self._in_keys(r) for word in _WORD.findall(token) for r in self._readings(word))
 
     def _behind(self, text: str, start: int) -> int:
         """How far before `start` the window of up to reach words reaches: matched on
