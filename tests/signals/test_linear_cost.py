@@ -311,3 +311,15 @@ def test_text_signals_read_at_most_the_limit(work, signal_id):
     at_limit = measure(work, run, repeat(unit, N))
     beyond = measure(work, run, repeat(unit, 4 * N))
     assert beyond <= at_limit * 1.01 + 100
+
+
+def test_the_worker_provider_takes_the_limit_from_settings(settings):
+    from coop.signals.banks import DatabaseSignalProvider
+
+    call = SignalCall(value="hello there, free money", input_type="STRING", values=("free money",))
+    settings.COOP_MAX_ALL_TEXT_CHARS = 12
+    cut = DatabaseSignalProvider().implementation("TEXT_MATCHING_CONTAINS_TEXT")
+    assert cut(call).score is False
+    settings.COOP_MAX_ALL_TEXT_CHARS = 100_000
+    whole = DatabaseSignalProvider().implementation("TEXT_MATCHING_CONTAINS_TEXT")
+    assert whole(call).score is True
