@@ -10,8 +10,10 @@ string.
 from __future__ import annotations
 
 import bisect
+import codecs
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -218,6 +220,32 @@ class _FoldTable(dict):
 
 
 _NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
+_RUNS = threading.local()
+
+
+def _record_run(error: UnicodeEncodeError) -> tuple[str, int]:
+    _RUNS.found.append((error.start, error.end))
+    return "", error.end
+
+
+# The ASCII encoder calls its error handler once per run of non-ASCII characters, so encoding
+# finds the runs at C speed (a regular expression reads every character in Python's engine).
+codecs.register_error("coop-non-ascii-runs", _record_run)
+
+
+def _split_runs(text: str) -> list[str]:
+    """`_NON_ASCII.split(text)`: ASCII stretches and, at odd indexes, the non-ASCII runs."""
+    _RUNS.found = found = []
+    text.encode("ascii", "coop-non-ascii-runs")
+    parts = []
+    last = 0
+    for start, end in found:
+        parts += (text[last:start], text[start:end])
+        last = end
+    parts.append(text[last:])
+    return parts
+
+
 _first = itemgetter(0)
 _FOLD = _FoldTable({cp: chr(cp).lower() for cp in range(128)})
 
@@ -288,7 +316,7 @@ def _fold(text: str, track: bool) -> tuple[Normalized, str]:
         if not track:
             return Normalized(folded), _ascii_shape(text)
         return Normalized(folded, range(len(text)), range(1, len(text) + 1)), _ascii_shape(text)
-    parts = _NON_ASCII.split(text)  # odd parts are the non-ASCII runs
+    parts = _split_runs(text)  # odd parts are the non-ASCII runs
     runs = parts[1::2]
     proxy = parts.copy()
     proxy[1::2] = [run.translate(_PROXY) for run in runs]
@@ -504,7 +532,7 @@ class Forms:
         if self._runs is None:  # once per text, however many matches it has
             self._runs = []
             folded = offset = 0
-            for index, part in enumerate(_NON_ASCII.split(self.source)):
+            for index, part in enumerate(_split_runs(self.source)):
                 self._runs.append((folded, offset, part))
                 folded += len(part.translate(_FOLD)) if index % 2 else len(part)
                 offset += len(part)
