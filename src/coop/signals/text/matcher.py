@@ -177,6 +177,7 @@ class VariantMatcher:
         self._words: set[str] = set()  # every word of a key, run-collapsed
         self._doubled: set[str] = set()  # the words of keys with a repeated letter
         self._reach = 1  # the most words one key spans
+        self._worth: dict[str, bool] = {}  # edited tokens -> whether to match the edged form
         for term in terms:
             for key in _term_keys(term):
                 short = _collapsed(key)
@@ -313,8 +314,17 @@ class VariantMatcher:
                 yield term, first + offset, last + offset
 
     def _worth_editing(self, token: str) -> bool:
-        """Whether a word of an edited token, read some way, can be in a key."""
-        return any(self._in_keys(r) for word in _WORD.findall(token) for r in self._readings(word))
+        """Whether a word of an edited token, read some way, can be in a key (remembered per
+        token, a bounded number of them: "erd" for "3rd" comes again and again)."""
+        worth = self._worth.get(token)
+        if worth is None:
+            words = _WORD.findall(token)
+            worth = any(self._in_keys(r) for word in words for r in self._readings(word))
+            if len(token) <= 32:
+                if len(self._worth) >= 50_000:
+                    self._worth.clear()
+                self._worth[token] = worth
+        return worth
 
     def _behind(self, text: str, start: int) -> int:
         """How far before `start` the window of up to reach words reaches: matched on
