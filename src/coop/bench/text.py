@@ -2,14 +2,17 @@
 
 The bank is the evasion corpus's terms plus deterministic made-up phrases up to 10,000
 entries; the texts are 1 KB messages assembled from the clean corpus, one in ten carrying an
-evasive positive. It reports microseconds per text (mean and p95, and the mean over the texts
-that match, which also pay for locating the match), the seconds and resident memory the bank
-took to build and, with the same bank, recall on the evasive positives and the
-false-positive rate on the clean negatives.
+evasive positive. It reports microseconds per text (mean, median and p95, and the mean over the
+texts that match, which also pay for locating the match), the seconds and resident memory the
+bank took to build and, with the same bank, recall on the evasive positives and the
+false-positive rate on the clean negatives. Last, the cost must be linear in the text: for each
+adversarial input of LINEARITY (edge leet, stretched letters, ...) the time for 200 KB over the
+time for 100 KB (CPU time, best of five each) is reported as the largest such ratio (2 is linear).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import resource
@@ -23,6 +26,16 @@ from coop.signals.text import Mode, TextBank
 BANK_SIZE = 10_000
 TEXT_BYTES = 1024
 CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "evasion"
+LINEARITY = {
+    "edge leet": "fr33 m0ney! ",
+    "stretched": "heeeeelllllooooo ",
+    "ambiguous ones": "k1ll y0u h1 ",
+    "spelled out": "a b c d e ",
+    "one long token": "a1",
+    "single separators": "mon.ey sc_am ",
+    "non-ASCII": "ｆｒｅｅ ｍ０ｎｅｙ шeed ",
+}
+LINEARITY_CHARS = 100_000
 SYLLABLES = "ka lo mi zu ter van qui bro sel dax nor pim gru fla wen tox rev jal".split()
 
 
@@ -72,6 +85,31 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def linearity(matcher) -> float:
+    """The largest time(2N) / time(N) over the LINEARITY inputs (best of five runs each)."""
+
+    def best(text: str) -> float:
+        times = []
+        for _ in range(5):
+            gc.collect()  # the cyclic collector's passes grow with the live objects, not the text
+            gc.disable()
+            try:  # CPU time of this thread: a ratio, not a latency, so preemption is left out
+                started = time.thread_time()
+                matcher.find_all(text)
+                times.append(time.thread_time() - started)
+            finally:
+                gc.enable()
+        return min(times)
+
+    ratios = []
+    for unit in LINEARITY.values():
+        small, large = (
+            (unit * (n // len(unit) + 1))[:n] for n in (LINEARITY_CHARS, 2 * LINEARITY_CHARS)
+        )
+        ratios.append(best(large) / best(small))
+    return max(ratios)
+
+
 def run(seconds: float = 20.0) -> Result:
     rng = random.Random(20261121)
     terms, positives, negatives = corpus()
@@ -99,6 +137,7 @@ def run(seconds: float = 20.0) -> Result:
         scenario="text",
         metrics={
             "us_per_text": statistics.fmean(timings),
+            "median_us": statistics.median(timings),
             "p95_us": percentile(timings, 95),
             "us_per_matched_text": statistics.fmean(matched) if matched else 0.0,
             "texts": len(timings),
@@ -107,6 +146,14 @@ def run(seconds: float = 20.0) -> Result:
             "bank_rss_mb": build_mb,
             "recall": found / len(positives),
             "false_positive_rate": false_positives / len(negatives),
+            "linearity_max_ratio": linearity(matcher),
         },
-        targets={"us_per_text": "< 100", "recall": ">= 0.95", "false_positive_rate": "< 0.005"},
+        targets={
+            "us_per_text": "< 100",
+            "median_us": "< 80",
+            "p95_us": "< 150",
+            "recall": ">= 0.95",
+            "false_positive_rate": "< 0.005",
+            "linearity_max_ratio": "< 2.6",
+        },
     )

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
+from django.conf import settings
+
 from coop.catalog.models import Bank, BankEntry, BankKind
 from coop.core.items import ItemRef
 from coop.signals.builtin import BankData, BankUnavailable, CompiledBanks, LocalSignalProvider
@@ -114,7 +116,11 @@ class DatabaseSignalProvider(LocalSignalProvider):
         version_max_age: float = DEFAULT_VERSION_MAX_AGE,
     ) -> None:
         self.loader = DatabaseBankLoader(version_max_age)
-        super().__init__(registry or default_registry(), CompiledBanks(self.loader, strike_total))
+        super().__init__(
+            registry or default_registry(),
+            CompiledBanks(self.loader, strike_total),
+            max_text_chars=settings.COOP_MAX_ALL_TEXT_CHARS,
+        )
 
     def configuration_changed(self) -> None:
         self.loader.forget_versions()

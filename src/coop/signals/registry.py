@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "coop.signals"
 
-# Input types a signal may accept besides the scalar field types (catalog.field_types.FieldType).
+# Input types a signal may accept besides the scalar field types (coop.core.field_types.FieldType).
 USER = "USER"  # AUTHOR, or ITEM when the item is a USER
 FULL_ITEM = "FULL_ITEM"
 ANY_INPUT = "*"  # accepts every input type (HTTP signals)

@@ -567,6 +567,96 @@ CLEAN_SNIPPETS = [
 ]
 
 
+# One word split in two by a single separator ("mon.ey", "sc_am"), as a spam filter's
+# tokeniser would not join it back.
+SPLITTERS = [".", "_", "-"]
+# Cyrillic letters that TR39's confusables.txt maps to Latin ones and confusable-homoglyphs
+# did not fold: SHA ("ш" -> "w"), PALOCHKA ("ӏ" -> "l"; it was read as "i"), with the
+# common look-alikes mixed in.
+TR39_CYRILLIC = {"w": ["ш", "Ш"], "l": ["ӏ"], "a": ["а"], "e": ["е"], "o": ["о"], "c": ["с"]}
+
+
+def split_word(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not long:
+        return text
+    i = rng.choice(long)
+    cut = rng.randint(1, len(words[i]) - 1)
+    words[i] = words[i][:cut] + rng.choice(SPLITTERS) + words[i][cut:]
+    return " ".join(words)
+
+
+def tr39_cyrillic(text: str, rng: random.Random) -> str:
+    """Every "w" and "l" by its TR39 Cyrillic look-alike, some other letters too."""
+    out = []
+    for c in text:
+        if c in "wl" or (c in TR39_CYRILLIC and rng.random() < 0.4):
+            out.append(rng.choice(TR39_CYRILLIC[c]))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+NEW_CLASSES = {"split_word": split_word, "tr39_cyrillic": tr39_cyrillic}
+
+HAND_NEW_POSITIVES = [
+    ("free mon.ey for everyone", "free money", "split_word"),
+    ("refund sc_am alert", "refund scam", "split_word"),
+    ("k1ll your.self", "kill yourself", "split_word"),
+    ("fr33 mon-ey", "free money", "split_word"),
+    ("s.end nudes", "send nudes", "split_word"),
+    ("шire transfer now", "wire transfer", "tr39_cyrillic"),
+    ("ШHATSAPP ME", "whatsapp me", "tr39_cyrillic"),
+    ("kiӏӏ yourself", "kill yourself", "tr39_cyrillic"),
+    ("шeed deӏivery", "weed delivery", "tr39_cyrillic"),
+]
+
+# Single separators that are not evasion: abbreviations, file and host names, versions,
+# identifiers, hyphenated words. Read joined they must not become an unrelated term.
+SPLIT_NEGATIVES = [
+    "See the appendix, e.g. table 3, i.e. the second one.",
+    "Upload report_final.pdf and budget_v2.xlsx by noon.",
+    "Upgrade to v1.2.3 (or 2.0.1-rc.4) before Friday.",
+    "It is a well-known fact that we co-operate with them.",
+    "The co-op sells t-shirts and e-books.",
+    "Use snake_case names like user_id, max_len and is_done.",
+    "Docs are at docs.python.org and example.com/faq.",
+    "The ex-con now runs a non-profit in the mid-west.",
+    "Scores were 3-1, 2-2 and 1-0 this week.",
+    "Her self-esteem grew after the follow-up.",
+    "Our add-on is free-to-play and ad-free.",
+    "Mr. Smith met Dr. Jones at 5 p.m. in St. Louis.",
+    "Set LOG_LEVEL=debug and run make test-all.",
+    "The file is named class_notes.final.docx.",
+    "We had a long-term, high-level, one-on-one chat.",
+    "Check the readme.md and setup.cfg files.",
+    "The re-entry, pre-order and de-icing steps are done.",
+    "Sugar-free, fat-free and gluten-free options exist.",
+    "The x-ray showed a hair-line crack.",
+    "I.e. the mother-in-law arrives at 10 a.m.",
+    "The twenty-one year-old passed the drug-test.",
+    "Her e-mail is j.doe_1990@mail.example.net.",
+    "Version 3.11.7 fixes bug_report-42.",
+    "The check-in, walk-through and sign-off went well.",
+    "Press ctrl-c, then type git log --one-line.",
+]
+
+
+def new_positives(terms: list[str], rng: random.Random) -> list[dict]:
+    rows = [{"text": t, "term": term, "class": c} for t, term, c in HAND_NEW_POSITIVES]
+    for name, change in NEW_CLASSES.items():
+        pool = [t for t in terms if any(len(w) >= 4 and w.isalpha() for w in t.split())]
+        if name == "tr39_cyrillic":
+            pool = [t for t in terms if "w" in t or "l" in t]
+        while sum(row["class"] == name for row in rows) < 24 + 5 * (name == "split_word"):
+            term = rng.choice(pool)
+            text = rng.choice(POSITIVE_TEMPLATES).format(x=change(term, rng))
+            if not plainly_contains(text, term):
+                rows.append({"text": text, "term": term, "class": name})
+    return rows
+
+
 def positives(terms: list[str], rng: random.Random) -> list[dict]:
     rows = [{"text": t, "term": term, "class": c} for t, term, c in HAND_POSITIVES]
     for name in CLASSES:
@@ -625,6 +715,10 @@ def main() -> None:
     terms = sorted({t.strip() for t in TERMS.split("|") if t.strip()})
     pos = positives(terms, rng)
     neg = negatives(rng)
+    # Added later, from a generator of their own so the rows above stay as they were.
+    later = random.Random(20261206)
+    pos += new_positives(terms, later)
+    neg += [{"text": s, "class": "split_scunthorpe"} for s in SPLIT_NEGATIVES]
     for row in pos:
         assert not plainly_contains(row["text"], row["term"]), row
     for row in neg:

@@ -40,8 +40,11 @@ def test_corpus_size_and_classes():
         "repeated",
         "separators",
         "no_separator",
+        "split_word",
+        "tr39_cyrillic",
     ):
         assert name in classes
+    assert "split_scunthorpe" in {row["class"] for row in rows("negatives")}
 
 
 def test_recall_on_evasive_positives(matcher):
@@ -66,3 +69,16 @@ def test_false_positive_rate_on_clean_negatives(matcher):
     rate = len(false) / len(negatives)
     print(f"\nfalse-positive rate {rate:.4f} on {len(negatives)} negatives: {false[:5]}")
     assert rate <= 0.005
+
+
+@pytest.mark.parametrize("name", ["split_word", "tr39_cyrillic"])
+def test_recall_on_the_later_classes(matcher, name):
+    positives = [row for row in rows("positives") if row["class"] == name]
+    found = sum(row["term"] in {m.term for m in matcher.find_all(row["text"])} for row in positives)
+    assert found / len(positives) >= 0.95
+
+
+def test_single_separators_in_clean_text_match_nothing(matcher):
+    negatives = [row for row in rows("negatives") if row["class"] == "split_scunthorpe"]
+    assert len(negatives) >= 20
+    assert [row["text"] for row in negatives if matcher.find(row["text"])] == []

@@ -24,10 +24,15 @@ __all__ = [
 
 
 class LocalSignalProvider:
-    def __init__(self, registry: SignalRegistry, resources: Resources) -> None:
+    def __init__(
+        self,
+        registry: SignalRegistry,
+        resources: Resources,
+        max_text_chars: int | None = None,
+    ) -> None:
         self.registry = registry
         self.resources = resources
-        self._builtins = builtin_signals(resources)
+        self._builtins = builtin_signals(resources, max_text_chars)
 
     def get(self, signal_id: str) -> SignalSpec | None:
         return self.registry.get(signal_id)

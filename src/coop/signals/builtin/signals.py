@@ -3,6 +3,11 @@
 Each takes a `SignalCall` and returns a `SignalOutput` or raises; the evaluator turns an
 exception into an ERRORED leaf. A leaf's inline values are searched first, then its banks in
 order; the first match is reported with the value or bank entry and its span in the text.
+
+A text signal evaluates at most `max_text_chars` characters of its input (the first ones; None:
+all), so its cost has a bound per leaf: ALL_TEXT joins every text field of an item, and each
+field alone is already limited by the API. The limit is a plain argument (the Django side reads
+it from settings), so this module and coop.signals.text need no Django.
 """
 
 from __future__ import annotations
@@ -36,16 +41,19 @@ class NoValues(ValueError):
         super().__init__("no values or banks to match against")
 
 
-def _text(call: SignalCall) -> str:
+def _text(call: SignalCall, limit: int | None = None) -> str:
+    """The input string, cut to its first `limit` characters (spans stay valid in it)."""
     if not isinstance(call.value, str):
         raise TypeError(f"expected a string, got {type(call.value).__name__}")
-    return call.value
+    return call.value if limit is None else call.value[:limit]
 
 
-def _search(call: SignalCall, resources: Resources, mode: Mode) -> Matched | None:
+def _search(
+    call: SignalCall, resources: Resources, mode: Mode, limit: int | None = None
+) -> Matched | None:
     if not call.values and not call.banks:
         raise NoValues
-    text = _text(call)
+    text = _text(call, limit)
     sources: list[tuple[str | None, Matcher]] = []
     if call.values:
         sources.append((None, inline_matcher(call.values, mode, call.substring)))  # type: ignore[arg-type]
@@ -58,26 +66,28 @@ def _search(call: SignalCall, resources: Resources, mode: Mode) -> Matched | Non
     return None
 
 
-def contains(resources: Resources, mode: Mode, negate: bool) -> SignalFunction:
+def contains(
+    resources: Resources, mode: Mode, negate: bool, limit: int | None = None
+) -> SignalFunction:
     """CONTAINS_TEXT / _REGEX / _VARIANT, or (negate) the NOT_ variants that pass on no match.
 
     A NOT_ variant that fails still reports what it found, for the execution log.
     """
 
     def run(call: SignalCall) -> SignalOutput:
-        found = _search(call, resources, mode)
+        found = _search(call, resources, mode, limit)
         return SignalOutput((found is None) if negate else (found is not None), found)
 
     return run
 
 
-def similarity(resources: Resources) -> SignalFunction:
+def similarity(resources: Resources, limit: int | None = None) -> SignalFunction:
     """TEXT_SIMILARITY_SCORE: the best similarity (0..1) to any value or bank entry."""
 
     def run(call: SignalCall) -> SignalOutput:
         if not call.values and not call.banks:
             raise NoValues
-        text = _text(call)
+        text = _text(call, limit)
         banks: list[tuple[str | None, SimilarityBank]] = []
         if call.values:
             banks.append((None, inline_similarity(call.values)))  # type: ignore[arg-type]
@@ -122,18 +132,21 @@ def user_strike_value(resources: Resources) -> SignalFunction:
     return run
 
 
-BUILDERS: dict[str, Callable[[Resources], SignalFunction]] = {
-    "TEXT_MATCHING_CONTAINS_TEXT": lambda r: contains(r, Mode.TEXT, negate=False),
-    "TEXT_MATCHING_NOT_CONTAINS_TEXT": lambda r: contains(r, Mode.TEXT, negate=True),
-    "TEXT_MATCHING_CONTAINS_REGEX": lambda r: contains(r, Mode.REGEX, negate=False),
-    "TEXT_MATCHING_NOT_CONTAINS_REGEX": lambda r: contains(r, Mode.REGEX, negate=True),
-    "TEXT_MATCHING_CONTAINS_VARIANT": lambda r: contains(r, Mode.VARIANT, negate=False),
+BUILDERS: dict[str, Callable[[Resources, int | None], SignalFunction]] = {
+    "TEXT_MATCHING_CONTAINS_TEXT": lambda r, n: contains(r, Mode.TEXT, False, n),
+    "TEXT_MATCHING_NOT_CONTAINS_TEXT": lambda r, n: contains(r, Mode.TEXT, True, n),
+    "TEXT_MATCHING_CONTAINS_REGEX": lambda r, n: contains(r, Mode.REGEX, False, n),
+    "TEXT_MATCHING_NOT_CONTAINS_REGEX": lambda r, n: contains(r, Mode.REGEX, True, n),
+    "TEXT_MATCHING_CONTAINS_VARIANT": lambda r, n: contains(r, Mode.VARIANT, False, n),
     "TEXT_SIMILARITY_SCORE": similarity,
-    "GEO_CONTAINED_WITHIN": geo_contained_within,
-    "USER_STRIKE_VALUE": user_strike_value,
+    "GEO_CONTAINED_WITHIN": lambda r, n: geo_contained_within(r),
+    "USER_STRIKE_VALUE": lambda r, n: user_strike_value(r),
 }
 
 
-def builtin_signals(resources: Resources) -> dict[str, SignalFunction]:
-    """The local built-in signals, bound to where their banks and strike totals come from."""
-    return {signal_id: build(resources) for signal_id, build in BUILDERS.items()}
+def builtin_signals(
+    resources: Resources, max_text_chars: int | None = None
+) -> dict[str, SignalFunction]:
+    """The local built-in signals, bound to where their banks and strike totals come from;
+    text signals read at most `max_text_chars` characters of their input (None: all)."""
+    return {signal_id: build(resources, max_text_chars) for signal_id, build in BUILDERS.items()}

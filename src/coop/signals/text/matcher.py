@@ -18,7 +18,7 @@ from typing import Protocol
 import ahocorasick
 import re2
 
-from coop.signals.text.normalize import AMBIGUOUS, forms, positions, variants
+from coop.signals.text.normalize import AMBIGUOUS, NON_ASCII_LEET, forms, positions, variants
 
 # A phrase of up to this many words matches with any mix of separators and no separator
 # between its words; longer phrases match fully spaced or fully joined.
@@ -177,6 +177,7 @@ class VariantMatcher:
         self._words: set[str] = set()  # every word of a key, run-collapsed
         self._doubled: set[str] = set()  # the words of keys with a repeated letter
         self._reach = 1  # the most words one key spans
+        self._worth: dict[str, bool] = {}  # edited tokens -> whether to match the edged form
         for term in terms:
             for key in _term_keys(term):
                 short = _collapsed(key)
@@ -194,8 +195,9 @@ class VariantMatcher:
             self._keys = None
         else:
             self._keys.make_automaton()
-        # Up to reach - 1 words next to an edit: the window the edged form is matched in.
-        self._around = re.compile(rf"(?:[\W_]*[^\W_]+){{0,{self._reach - 1}}}")
+        # Up to reach words next to an edit: the window the edged form is matched in (reach
+        # - 1 for a key, and one more for a word split in two, "mon.ey").
+        self._around = re.compile(rf"(?:[\W_]*[^\W_]+){{0,{self._reach}}}")
 
     def _add(self, key: str, term: str) -> bool:
         """Add a term's key; False if an earlier term has it (the first term is reported)."""
@@ -229,17 +231,64 @@ class VariantMatcher:
             return
         found = forms(text)
         plain = found.plain.text
-        hits = ((plain, hit) for hit in self._hits(_haystack(plain)))
-        if found.edits:
+        haystack = _haystack(plain)
+        hits = itertools.chain(
+            ((plain, hit) for hit in self._hits(haystack)),
+            ((plain, hit) for hit in self._split_hits(plain, haystack)),
+        )
+        # Only edits whose token can be in a key need the edged form (built only then).
+        edits = [edit for edit in found.edits if self._worth_editing(edit[2])]
+        if edits:
             edged = found.edged.text
-            hits = itertools.chain(
-                hits, ((edged, hit) for hit in self._edged_hits(edged, found.edits))
-            )
+            hits = itertools.chain(hits, ((edged, hit) for hit in self._edged_hits(edged, edits)))
         located: dict[str, _WordSpans] = {}
         for form, (term, first, last) in hits:
             spans = located.setdefault(form, _WordSpans(form))
             start, end = found.span(spans[first][0], spans[last][1])
             yield Match(term, start, end, text[start:end])
+
+    def _split_hits(self, form: str, haystack: str) -> Iterable[tuple[str, int, int]]:
+        """Hits where one word was split in two by a single ".", "_" or "-" ("mon.ey",
+        "sc_am"): each such pair of words is read joined, but only where the joined word
+        can be in a key, and only hits covering it count (the rest were found already)."""
+        points = _split_points(form)
+        if not points:
+            return
+        words: list[str] | None = None
+        index, counted = -1, 0  # index: the words starting before form[counted], less one
+        for at in points:
+            start = at
+            while start > 0 and form[start - 1].isalnum():
+                start -= 1
+            end = at + 1
+            while end < len(form) and form[end].isalnum():
+                end += 1
+            joined = form[start:at] + form[at + 1 : end]
+            if AMBIGUOUS in joined:
+                found = [r for r in self._readings(joined) if self._in_keys(r)]
+            else:
+                found = [joined] if self._in_keys(joined) else []
+            if not found:
+                continue
+            index += len(_WORD_START.findall(form, counted, at))
+            counted = at
+            if words is None:
+                words = haystack.split()
+            # Words index and index + 1 read as one word, in a window of the words that a
+            # key holding it can reach; "" stands for the pair, as no reading equals it.
+            lo = max(0, index - self._reach + 1)
+            hi = min(len(words), index + 1 + self._reach)
+            local = [*words[lo:index], "", *words[index + 2 : hi]]
+            centre = index - lo
+            readings = {centre: found[:_MAX_WORD_READINGS]}
+            for k in _ambiguous_words(f" {' '.join(local)} "):
+                if k != centre:
+                    readings[k] = [r for r in self._readings(local[k]) if self._in_keys(r)][
+                        :_MAX_WORD_READINGS
+                    ] or [local[k]]
+            for term, first, last in self._region_hits(local, 0, len(local), readings):
+                if first <= centre <= last:
+                    yield term, lo + first + (first > centre), lo + last + (last >= centre)
 
     def _edged_hits(
         self, edged: str, edits: list[tuple[int, int, str]]
@@ -247,32 +296,61 @@ class VariantMatcher:
         """Hits in the edged form, looked for only in the words around its edits (elsewhere
         it is the plain form)."""
         windows: list[tuple[int, int]] = []
-        for start, end, token in edits:
-            words = _WORD.findall(token)
-            if not any(self._in_keys(r) for word in words for r in self._readings(word)):
-                continue
-            lo = start - self._around.match(edged[start - 1 :: -1] if start else "").end()
+        for start, end, _ in edits:
+            lo = start - self._behind(edged, start)
             hi = self._around.match(edged, end).end()
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], hi)
             else:
                 windows.append((lo, hi))
+        offset = counted = 0  # the words of edged[:counted]
         for lo, hi in windows:
-            offset = None
-            for term, first, last in self._hits(_haystack(edged[lo:hi])):
-                if offset is None:
-                    offset = len(_WORD.findall(edged, 0, lo))
+            haystack = _haystack(edged[lo:hi])
+            hits = itertools.chain(self._hits(haystack), self._split_hits(edged[lo:hi], haystack))
+            for term, first, last in hits:
+                if counted < lo:
+                    offset += len(_WORD_START.findall(edged, counted, lo))
+                    counted = lo
                 yield term, first + offset, last + offset
+
+    def _worth_editing(self, token: str) -> bool:
+        """Whether a word of an edited token, read some way, can be in a key (remembered per
+        token, a bounded number of them: "erd" for "3rd" comes again and again)."""
+        worth = self._worth.get(token)
+        if worth is None:
+            words = _WORD.findall(token)
+            worth = any(self._in_keys(r) for word in words for r in self._readings(word))
+            if len(token) <= 32:
+                if len(self._worth) >= 50_000:
+                    self._worth.clear()
+                self._worth[token] = worth
+        return worth
+
+    def _behind(self, text: str, start: int) -> int:
+        """How far before `start` the window of up to reach words reaches: matched on
+        a reversed piece of the text just before it, grown only while the match may go on
+        (so the cost is the window's length, not the text's)."""
+        size = 64
+        while True:
+            lo = max(0, start - size)
+            piece = text[lo:start][::-1]
+            reach = self._around.match(piece).end()
+            # Done if the text starts here, or a word follows the match in the piece: the
+            # match did not stop for lack of text.
+            if lo == 0 or _WORD.search(piece, reach) is not None:
+                return reach
+            size *= 4
 
     def _hits(self, haystack: str) -> Iterable[tuple[str, int, int]]:
         """(term, first word, last word) for each key found in the haystack."""
         stretched: set[int] = set()
+        word = _WordIndex(haystack)
         for end, entry in self._keys.iter(haystack):
             length, term, _ = entry
             if term is not None:
-                yield term, _word(haystack, end - length + 2), _word(haystack, end - 1)
+                yield term, word(end - length + 2), word(end - 1)
             elif entry is _STRETCHED_RUN:
-                stretched.add(_word(haystack, end))
+                stretched.add(word(end))
         ambiguous = _ambiguous_words(haystack)
         if not stretched and not ambiguous:
             return
@@ -291,6 +369,8 @@ class VariantMatcher:
     def _in_keys(self, word: str) -> bool:
         """Whether a text word (read one way) can be a word of some key: as it is or, with
         a stretched run, run-collapsed. Only such words need a window of their own."""
+        if word in self._words:  # a collapsed key word: it has no run
+            return True
         if _STRETCHED.search(word) is not None:
             return _collapsed(word) in self._words
         return word in (self._doubled if _RUN.search(word) else self._words)
@@ -298,7 +378,9 @@ class VariantMatcher:
     def _readings(self, word: str) -> list[str]:
         """The word as it is and, if it has letters, with its "1"s read as "i" or "l" (and
         as "1" when the bank has keys with one): _MAX_READINGS at most."""
-        ones = [] if word.isdigit() else positions(word, AMBIGUOUS)
+        if AMBIGUOUS not in word or word.isdigit():
+            return [word]
+        ones = positions(word, AMBIGUOUS)
         found = [word]
         choices = itertools.product(self._choices, repeat=len(ones))
         for choice in itertools.islice(choices, _MAX_READINGS):
@@ -331,10 +413,11 @@ class VariantMatcher:
         for chosen in itertools.islice(itertools.product(*options), _MAX_WINDOWS):
             window = f" {' '.join(chosen)} "
             if chosen != tuple(words[lo:hi]):  # else the automaton has seen it with the rest
+                word = _WordIndex(window)
                 for end, (length, term, _) in self._keys.iter(window):
                     if term is not None:
-                        first = lo + _word(window, end - length + 2)
-                        yield term, first, lo + _word(window, end - 1)
+                        first = lo + word(end - length + 2)
+                        yield term, first, lo + word(end - 1)
             if _STRETCHED.search(window) is not None:
                 yield from self._collapsed_hits(window, lo)
 
@@ -342,6 +425,7 @@ class VariantMatcher:
         """Keys found in the run-collapsed window whose runs the window's runs stand for."""
         runs: dict[int, int] = {}  # collapsed index -> run length, for runs of 2 or more
         short = _RUN.sub(_recording(runs), window)
+        word = _WordIndex(short)
         for end, (length, term, collapsed) in self._keys.iter(short):
             first = end - length + 1
             for key_term, key_runs in ((term, None),) if collapsed is None else collapsed:
@@ -352,21 +436,47 @@ class VariantMatcher:
                         _runs_match(runs.get(first + k, 1), run) for k, run in enumerate(key_runs)
                     )
                 if found:
-                    yield key_term, lo + _word(short, first + 1), lo + _word(short, end - 1)
+                    yield key_term, lo + word(first + 1), lo + word(end - 1)
 
 
 _ASCII_BLANKS = bytes(c if chr(c).isalnum() or c >= 128 else ord(" ") for c in range(256))
-_NON_ASCII_SEPARATORS = re.compile(r"[^\x00-\x7f\w]+")
 _WORD = re.compile(r"[^\W_]+")
+_WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
+
+
+# What a single-separator split can be: a word character ("a"; "?" stands for any non-ASCII
+# character, checked again), a separator that may split a word ("."), anything else (" ").
+_SPLIT_SHAPES = (
+    bytes(
+        ord("a") if chr(c).isalnum() or c == ord("?") else ord(".") if chr(c) in "._-" else ord(" ")
+        for c in range(128)
+    )
+    + b" " * 128
+)
+
+
+def _split_points(form: str) -> list[int]:
+    """Where a single ".", "_" or "-" stands between two word characters ("mon.ey")."""
+    shape = form.encode("ascii", "replace").translate(_SPLIT_SHAPES)
+    points = []
+    at = shape.find(b"a.a")
+    while at != -1:
+        if form[at].isalnum() and form[at + 2].isalnum():
+            points.append(at + 1)
+        at = shape.find(b"a.a", at + 2)
+    return points
 
 
 def _haystack(text: str) -> str:
     """The words of a normalised text separated by single spaces, with a space at both ends.
 
-    ASCII separators are blanked by one bytes.translate; only non-ASCII ones need a regex.
+    Separators are blanked by one bytes.translate of the UTF-8 text: folding turned every
+    non-ASCII one into an ASCII stand-in, except the leet symbols replaced here.
     """
-    if not text.isascii():
-        text = _NON_ASCII_SEPARATORS.sub(" ", text)
+    if not text.isascii():  # folding left no other non-ASCII separators (normalize._FoldTable)
+        for symbol in NON_ASCII_LEET:
+            if symbol in text:
+                text = text.replace(symbol, " ")
     return f" {b' '.join(text.encode().translate(_ASCII_BLANKS).split()).decode()} "
 
 
@@ -377,19 +487,36 @@ def _collapsed(text: str) -> str:
     return "".join(map(operator.itemgetter(0), itertools.groupby(text)))
 
 
-def _word(haystack: str, at: int) -> int:
-    """The index of the word holding haystack[at] (the haystack starts with a space)."""
-    return haystack.count(" ", 0, at) - 1
+class _WordIndex:
+    """The index of the word holding haystack[at] (the haystack starts with a space), counted
+    from the position asked about before: hits come in (nearly) increasing order, so all the
+    counting for one haystack is linear in its length."""
+
+    __slots__ = ("_at", "_haystack", "_spaces")
+
+    def __init__(self, haystack: str) -> None:
+        self._haystack = haystack
+        self._at = 0
+        self._spaces = 0  # haystack.count(" ", 0, self._at)
+
+    def __call__(self, at: int) -> int:
+        if at >= self._at:
+            self._spaces += self._haystack.count(" ", self._at, at)
+        else:
+            self._spaces -= self._haystack.count(" ", at, self._at)
+        self._at = at
+        return self._spaces - 1
 
 
 def _ambiguous_words(haystack: str) -> set[int]:
     """The words holding a "1" and a letter: "k1ll", not "2014"."""
     found: set[int] = set()
+    word = _WordIndex(haystack)
     at = haystack.find(AMBIGUOUS)
     while at != -1:
         end = haystack.find(" ", at)
         if not haystack[haystack.rfind(" ", 0, at) + 1 : end].isdigit():
-            found.add(_word(haystack, at))
+            found.add(word(at))
         at = haystack.find(AMBIGUOUS, end)
     return found
 

@@ -10,12 +10,12 @@ string.
 from __future__ import annotations
 
 import bisect
+import codecs
 import functools
-import itertools
-import json
 import re
+import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from operator import itemgetter
@@ -123,25 +123,26 @@ def _is_ignorable(cp: int) -> bool:
 def _confusables() -> dict[str, str]:
     """Non-ASCII character -> its ASCII letter/digit prototype, from Unicode TR39 confusables.
 
-    The confusable-homoglyphs data lists each TR39 pair in both directions; only pairs whose
-    other side is ASCII alphanumeric matter here (ASCII itself is never remapped: "I"/"l"/"1"
-    are left to casefolding and the leet step, which know the context).
+    The full confusables.txt of UTS #39 (data/confusables.txt, see VENDORED.md): each line
+    maps one source character to its skeleton prototype. Only sources that are one non-ASCII
+    character with a one-character ASCII alphanumeric prototype matter here (ASCII itself is
+    never remapped: "I"/"l"/"1" are left to casefolding and the leet step, which know the
+    context).
     """
-    path = resources.files("confusable_homoglyphs") / "confusables.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
+    path = resources.files("coop.signals.text") / "data" / "confusables.txt"
     table: dict[str, str] = {}
-    for key, entries in data.items():
-        key = key.replace("\u200e", "")
-        for entry in entries:
-            other = entry["c"].replace("\u200e", "")
-            for source, target in ((key, other), (other, key)):
-                if (
-                    len(source) == 1 == len(target)
-                    and not source.isascii()
-                    and target.isascii()
-                    and target.isalnum()
-                ):
-                    table.setdefault(source, target)
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) < 2:
+            continue
+        source, target = ("".join(chr(int(cp, 16)) for cp in f.split()) for f in fields[:2])
+        if (
+            len(source) == 1 == len(target)
+            and not source.isascii()
+            and target.isascii()
+            and target.isalnum()
+        ):
+            table.setdefault(source, target)
     return table
 
 
@@ -184,16 +185,67 @@ def fold_char(char: str) -> str:
     return folded
 
 
+NON_ASCII_LEET = "".join(c for c in LEET if not c.isascii())
+
+
+def _separator(char: str) -> bool:
+    """A non-ASCII character that is neither a letter or digit nor a leet symbol."""
+    return not char.isascii() and not char.isalnum() and char not in NON_ASCII_LEET
+
+
+# ASCII control characters (not whitespace, not NUL) that stand for non-ASCII separators.
+_STAND_FOR = "".join(map(chr, (*range(0x01, 0x09), *range(0x0E, 0x20))))
+
+
+def _stand_in(char: str) -> str:
+    return _STAND_FOR[ord(char) % len(_STAND_FOR)]
+
+
 class _FoldTable(dict):
-    """str.translate table filled on first sight of each code point."""
+    """str.translate table filled on first sight of each code point.
+
+    A non-ASCII separator ("—", "。", "💦") folds to an ASCII control character standing for
+    it (different separators mostly get different ones, so a run spelled out with one
+    separator still ends at another: "c🔥a🔥r🔥d c🔥l"). The only non-ASCII characters of a
+    folded text that are not letters or digits are then the leet symbols (NON_ASCII_LEET),
+    and the matcher splits words with bytes operations instead of a regular expression.
+    """
 
     def __missing__(self, cp: int) -> str:
         folded = fold_char(chr(cp))
+        if not folded.isascii():
+            folded = "".join(_stand_in(c) if _separator(c) else c for c in folded)
         self[cp] = folded
         return folded
 
 
 _NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
+_RUNS = threading.local()
+
+
+def _record_run(error: UnicodeEncodeError) -> tuple[str, int]:
+    _RUNS.found.append((error.start, error.end))
+    return "", error.end
+
+
+# The ASCII encoder calls its error handler once per run of non-ASCII characters, so encoding
+# finds the runs at C speed (a regular expression reads every character in Python's engine).
+codecs.register_error("coop-non-ascii-runs", _record_run)
+
+
+def _split_runs(text: str) -> list[str]:
+    """`_NON_ASCII.split(text)`: ASCII stretches and, at odd indexes, the non-ASCII runs."""
+    _RUNS.found = found = []
+    text.encode("ascii", "coop-non-ascii-runs")
+    parts = []
+    last = 0
+    for start, end in found:
+        parts += (text[last:start], text[start:end])
+        last = end
+    parts.append(text[last:])
+    return parts
+
+
 _first = itemgetter(0)
 _FOLD = _FoldTable({cp: chr(cp).lower() for cp in range(128)})
 
@@ -264,12 +316,15 @@ def _fold(text: str, track: bool) -> tuple[Normalized, str]:
         if not track:
             return Normalized(folded), _ascii_shape(text)
         return Normalized(folded, range(len(text)), range(1, len(text) + 1)), _ascii_shape(text)
-    parts = _NON_ASCII.split(text)  # odd parts are the non-ASCII runs
-    shape = _ascii_shape("".join(p.translate(_PROXY) if i % 2 else p for i, p in enumerate(parts)))
+    parts = _split_runs(text)  # odd parts are the non-ASCII runs
+    runs = parts[1::2]
+    proxy = parts.copy()
+    proxy[1::2] = [run.translate(_PROXY) for run in runs]
+    shape = _ascii_shape("".join(proxy))
     if not track:
-        return Normalized(
-            "".join(p.translate(_FOLD) if i % 2 else p.lower() for i, p in enumerate(parts))
-        ), shape
+        proxy[0::2] = [part.lower() for part in parts[0::2]]
+        proxy[1::2] = [run.translate(_FOLD) for run in runs]
+        return Normalized("".join(proxy)), shape
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -299,6 +354,8 @@ def fold(text: str, track: bool) -> Normalized:
 
 
 _TOKENS_ONLY = bytes.maketrans(b"01!", b"aaa")
+# Two one-character tokens at most three separators apart.
+_SINGLE_PAIRS = re.compile(rb" (?=a {1,3}a )")
 _LONG_TOKEN = re.compile(r"[^ ]{2,}")
 
 
@@ -307,19 +364,25 @@ def _token(shape: str, at: int) -> tuple[int, int]:
     return shape.rfind(" ", 0, at), shape.find(" ", at) - 1
 
 
+def _tokens_at(shape: str, found: Iterable[int]) -> list[tuple[int, int]]:
+    """The tokens covering the shape indices `found` (in increasing order), each once: an index
+    inside the token found last is skipped, so a long token is scanned once, not per index."""
+    tokens: list[tuple[int, int]] = []
+    for at in found:
+        if tokens and at <= tokens[-1][1]:
+            continue
+        tokens.append(_token(shape, at))
+    return tokens
+
+
 def _spelled_windows(text: str, shape: str) -> list[tuple[int, int]]:
     """Text regions where a spelled-out run may be: from a pair of one-character tokens at
     most three separators apart to the end of the next longer token (a run cannot go past
     it), and each token holding a "|" or "+" ("w|o|r|k")."""
     tokens = shape.encode("ascii").translate(_TOKENS_ONLY)  # every token character is "a"
-    singles = []
-    at = tokens.find(b" a ")
-    while at != -1:
-        singles.append(at)
-        at = tokens.find(b" a ", at + 2)
-    starts = {a for a, b in itertools.pairwise(singles) if b - a <= 4}
+    starts = {match.start() for match in _SINGLE_PAIRS.finditer(tokens)}
     for symbol in "|+":
-        starts.update(_token(shape, at + 1)[0] for at in positions(text, symbol))
+        starts.update(lo for lo, _ in _tokens_at(shape, [at + 1 for at in positions(text, symbol)]))
     windows: list[tuple[int, int]] = []
     for start in sorted(starts):
         lo = _token(shape, start + 1)[0]
@@ -343,11 +406,11 @@ def positions(text: str, char: str) -> list[int]:
 
 def _leet_windows(shape: str) -> list[tuple[int, int]]:
     """The tokens in which a leet character touches a letter ("!" or "+" only before one)."""
-    tokens: set[tuple[int, int]] = set()
-    for pair in ("a1", "1a", "!a"):
-        for at in positions(shape, pair):
-            tokens.add(_token(shape, at))
-    return sorted(tokens)
+    found = positions(shape, "a1") + positions(shape, "1a") + positions(shape, "!a")
+    if not found:
+        return []
+    found.sort()
+    return _tokens_at(shape, found)
 
 
 def _step(match: re.Match[str]) -> int:
@@ -357,6 +420,28 @@ def _step(match: re.Match[str]) -> int:
 # A spelled-out run joined into a word: where the word starts and how long it is in the
 # joined text, and the folded range it came from, whose every `step`-th character it keeps.
 _Join = tuple[int, int, int, int, int]  # (start, length, folded start, folded end, step)
+
+
+# The spelled-out runs of windows seen lately ("e.g. a", "a b c of" come again and again).
+_SPELLED_RUNS: dict[str, tuple[tuple[int, int, int], ...]] = {}
+
+
+def _spelled_runs(text: str, lo: int, hi: int) -> tuple[tuple[int, int, int], ...]:
+    """(start, end, step) of each spelled-out run in text[lo:hi], relative to lo. The window
+    starts a token (what is before it is a separator) and the run cannot go past its end, so
+    the window's text alone decides them."""
+    window = text[lo:hi]
+    found = _SPELLED_RUNS.get(window)
+    if found is None:
+        found = tuple(
+            (match.start() - lo, match.end() - lo, _step(match))
+            for match in _SPELLED.finditer(text, lo, hi)
+        )
+        if len(window) <= 4 * _LONGEST_KEPT:
+            if len(_SPELLED_RUNS) >= _MAX_LEET_TOKENS:
+                _SPELLED_RUNS.clear()
+            _SPELLED_RUNS[window] = found
+    return found
 
 
 def _join(source: Normalized, shape: str) -> tuple[Normalized, str, list[_Join]]:
@@ -373,9 +458,8 @@ def _join(source: Normalized, shape: str) -> tuple[Normalized, str, list[_Join]]
     ends: list[int] = []
     last = at = 0
     for lo, hi in _spelled_windows(text, shape):
-        for match in _SPELLED.finditer(text, lo, hi):
-            begin, end = match.span()
-            step = _step(match)
+        for first, stop, step in _spelled_runs(text, lo, hi):
+            begin, end = lo + first, lo + stop
             word = text[begin:end:step]
             at += begin - last
             joins.append((at, len(word), begin, end, step))
@@ -433,14 +517,13 @@ class Forms:
 
     def _folded(self, at: int) -> int:
         """The position in the folded text of joined character `at`."""
-        shift = 0
-        for start, length, begin, end, step in self.joins:
-            if at < start:
-                break
-            if at < start + length:
-                return begin + (at - start) * step
-            shift = end - start - length
-        return at + shift
+        index = bisect.bisect_right(self.joins, at, key=_first) - 1
+        if index < 0:
+            return at
+        start, length, begin, end, step = self.joins[index]
+        if at < start + length:
+            return begin + (at - start) * step
+        return at + end - start - length
 
     def _original(self, at: int) -> tuple[int, int]:
         """The original range of folded character `at`, as fold(track=True) gives it."""
@@ -449,7 +532,7 @@ class Forms:
         if self._runs is None:  # once per text, however many matches it has
             self._runs = []
             folded = offset = 0
-            for index, part in enumerate(_NON_ASCII.split(self.source)):
+            for index, part in enumerate(_split_runs(self.source)):
                 self._runs.append((folded, offset, part))
                 folded += len(part.translate(_FOLD)) if index % 2 else len(part)
                 offset += len(part)
@@ -474,6 +557,28 @@ class Forms:
         return index, end
 
 
+# The plain and edged forms of tokens seen lately ("3rd", "9am", "$5" come again and again);
+# a token's shape is a function of its folded text, so the text is the key.
+_LEET_TOKENS: dict[str, tuple[str, str]] = {}
+_MAX_LEET_TOKENS = 50_000
+_LONGEST_KEPT = 32  # characters: the cache stays within a few MB
+
+
+def _leet_token(plain: str, shape: str) -> tuple[str, str]:
+    """The plain and the edged form of one token, given its shape."""
+    edged = plain
+    # Each pass is tried only if its shape is there; a non-leet digit may be a letter to the
+    # patterns ("𝍠" is numeric but not a decimal digit), so it rules nothing out.
+    other = "0" in shape
+    if other or (("a1" in shape or "a!" in shape) and ("1a" in shape or "!a" in shape)):
+        plain = edged = _INNER_LEET.sub(_leet_replace, plain)
+    if shape[0] in "1!":
+        edged = _LEADING_LEET.sub(_leet_replace, edged)
+    if other or "a1" in shape:
+        edged = _TRAILING_LEET.sub(_leet_replace, edged)
+    return plain, edged
+
+
 def forms(text: str, track: bool = False) -> Forms:
     """Steps 1-4b; leet is decided token by token (a token is a run of letters, digits and
     leet symbols, so its edges are the text's word edges)."""
@@ -483,17 +588,15 @@ def forms(text: str, track: bool = False) -> Forms:
     edits: list[tuple[int, int, str]] = []
     last = 0
     for lo, hi in _leet_windows(shape):
-        plain = edged = folded[lo:hi]
-        # Each pass is tried only if its shape is there; a non-leet digit may be a letter to
-        # the patterns ("𝍠" is numeric but not a decimal digit), so it rules nothing out.
-        token = shape[lo + 1 : hi + 1]
-        other = "0" in token
-        if other or (("a1" in token or "a!" in token) and ("1a" in token or "!a" in token)):
-            plain = edged = _INNER_LEET.sub(_leet_replace, plain)
-        if token[0] in "1!":
-            edged = _LEADING_LEET.sub(_leet_replace, edged)
-        if other or "a1" in token:
-            edged = _TRAILING_LEET.sub(_leet_replace, edged)
+        token = folded[lo:hi]
+        found = _LEET_TOKENS.get(token)
+        if found is None:
+            found = _leet_token(token, shape[lo + 1 : hi + 1])
+            if len(token) <= _LONGEST_KEPT:
+                if len(_LEET_TOKENS) >= _MAX_LEET_TOKENS:
+                    _LEET_TOKENS.clear()
+                _LEET_TOKENS[token] = found
+        plain, edged = found
         out += (folded[last:lo], plain)
         if edged != plain:
             edits.append((lo, hi, edged))
