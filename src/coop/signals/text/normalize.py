@@ -90,12 +90,17 @@ _TRAILING_LEET = re.compile(rf"(?<={_LETTER}){_TRAILING_CLASS}+(?![^\W_]|[{_SYMB
 _EDGE = rf"(?<![^\W_]|{_LEET_CLASS})"
 _END = rf"(?![^\W_]|{_TRAILING_CLASS})"
 _ONE = rf"(?:[^\W_]|{_LEET_CLASS})"
+# Around "|" or "+" separators a token is never one of them: "0++" is not "0" "+" "+" (a run
+# already joined once stays as it is, so normalising is idempotent).
+_NOT_SYMBOL = "[" + re.escape("".join(c for c in LEET if c not in "|+")) + "]"
+_ONE_BESIDE_SYMBOL = rf"(?:[^\W_]|{_NOT_SYMBOL})"
 _GAP = rf"(?:[^\w{re.escape(''.join(LEET))}]|_){{1,3}}?"
 _SPELLED = re.compile(
     rf"{_EDGE}(?:"
     rf"{_ONE}(?P<gap>{_GAP}){_ONE}(?:(?P=gap){_ONE})+{_END}"
     rf"|{_ONE}(?P<pair>{_GAP}){_ONE}{_END}(?!(?P<next>{_GAP}){_ONE}(?P=next){_ONE})"
-    rf"|{_ONE}(?P<symbol>[|+]){_ONE}(?:(?P=symbol){_ONE})*{_END}"
+    rf"|{_ONE_BESIDE_SYMBOL}(?P<symbol>[|+]){_ONE_BESIDE_SYMBOL}"
+    rf"(?:(?P=symbol){_ONE_BESIDE_SYMBOL})*{_END}"
     r")"
 )
 
