@@ -460,14 +460,22 @@ def test_openapi_document(anonymous):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_submissions_and_task_commit_together(api, item_types, monkeypatch):
-    """A failure while enqueueing rolls the inserted submissions back: never one alone."""
-    from coop import queueing
-
-    def fail(job):
-        raise RuntimeError("queue unavailable")
-
-    monkeypatch.setattr(queueing._job_manager, "defer_job", fail)
-    response = api.post(ITEMS, {"items": [post_item(1), post_item(2)]})
+def test_submissions_and_task_commit_together(api, item_types):
+    """A failure while enqueueing rolls the inserted submissions back: never one alone. The
+    enqueue is made to fail in the database itself, and put back afterwards."""
+    signature = "procrastinate_defer_jobs_v1(procrastinate_job_to_defer_v1[])"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef(%s::regprocedure)", [signature])
+        (original,) = cursor.fetchone()
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION procrastinate_defer_jobs_v1("
+            " jobs procrastinate_job_to_defer_v1[]) RETURNS bigint[] LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'queue unavailable'; END $$"
+        )
+    try:
+        response = api.post(ITEMS, {"items": [post_item(1), post_item(2)]})
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(original)
     assert response.status_code == 500
     assert_nothing_stored()

@@ -16,7 +16,12 @@ from coop.catalog.item_data import ItemDataError, ItemSchema, schemas_for
 from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission, SubmissionSource
-from coop.ingest.store import NewSubmission, insert_submissions, latest_for
+from coop.ingest.store import (
+    NewSubmission,
+    insert_submissions,
+    insert_submissions_for,
+    latest_for,
+)
 from coop.queueing import in_transaction
 from coop.review.models import Appeal, JobSource, Report
 from coop.review.routing import route_and_enqueue
@@ -159,9 +164,11 @@ def _replace_pointer(error: ErrorItem, old: str, new: str) -> ErrorItem:
 
 
 def _store_and_enqueue(rows: list[NewSubmission], evaluate_after: float | None = None) -> list[int]:
-    options = {"schedule_in": {"seconds": evaluate_after}} if evaluate_after else {}
+    if evaluate_after is None:
+        return insert_submissions_for(rows, evaluate_submissions)
     with transaction.atomic():
         ids = insert_submissions(rows)
+        options = {"schedule_in": {"seconds": evaluate_after}}
         in_transaction(evaluate_submissions, **options).defer(submission_ids=ids)
     return ids
 

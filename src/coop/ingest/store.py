@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
+from coop.queueing import defer_expression
 
 
 class NewSubmission(NamedTuple):
@@ -48,6 +49,24 @@ FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS t(r, n)
 ORDER BY n
 RETURNING id
 """
+
+
+def insert_submissions_for(rows: list[NewSubmission], task: Any) -> list[int]:
+    """Insert `rows` and defer `task(submission_ids=[their ids])`, in one statement."""
+    if not rows:
+        return []
+    defer, defer_params = defer_expression(
+        task, "jsonb_build_object('submission_ids', to_jsonb(inserted.ids))"
+    )
+    sql = (  # noqa: S608 - composed of this module's constants; values are parameters
+        f"WITH rows AS ({_INSERT_SUBMISSIONS}), "
+        "inserted AS (SELECT array_agg(id ORDER BY id) AS ids FROM rows) "
+        f"SELECT inserted.ids, {defer} FROM inserted"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), json.dumps(rows), *defer_params])
+        (ids, _) = cursor.fetchone()
+    return list(ids)
 
 
 def insert_submissions(rows: list[NewSubmission]) -> list[int]:
