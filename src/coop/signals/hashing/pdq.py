@@ -11,6 +11,7 @@ it is displayed (`exif_transpose=False` hashes the stored pixels, as HMA does).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ MAX_PIXELS = 64_000_000
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_CANONICAL = re.compile(r"[0-9a-f]{64}")
 
 
 class InvalidHash(ValueError):
@@ -61,6 +63,8 @@ class PdqHash:
 
 def parse_hash(text: str) -> str:
     """The canonical (lowercase) form of a PDQ hash given as text, or InvalidHash."""
+    if isinstance(text, str) and _CANONICAL.fullmatch(text):
+        return text  # the common case, checked fast
     if not isinstance(text, str):
         raise InvalidHash(f"not a PDQ hash: expected text, got {type(text).__name__}")
     value = text.strip().lower()
