@@ -4,11 +4,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import claim, ingest, memory, pipeline, text
+from coop.bench import claim, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
     "text": text.run,
+    "hash": hash.run,
     "evaluate": pipeline.run_evaluate,
     "e2e": pipeline.run_e2e,
     "claim": claim.run,
