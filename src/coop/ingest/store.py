@@ -58,7 +58,7 @@ def insert_submissions_for(rows: list[NewSubmission], task: Any) -> list[int]:
     defer, defer_params = defer_expression(
         task, "jsonb_build_object('submission_ids', to_jsonb(inserted.ids))"
     )
-    sql = (  # noqa: S608 - composed of this module's constants; values are parameters
+    sql = (
         f"WITH rows AS ({_INSERT_SUBMISSIONS}), "
         "inserted AS (SELECT array_agg(id ORDER BY id) AS ids FROM rows) "
         f"SELECT inserted.ids, {defer} FROM inserted"
