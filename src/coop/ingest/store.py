@@ -58,8 +58,9 @@ def insert_submissions_for(rows: list[NewSubmission], task: Any) -> list[int]:
     defer, defer_params = defer_expression(
         task, "jsonb_build_object('submission_ids', to_jsonb(inserted.ids))"
     )
+    # Composed of this module's constants; every value is a parameter.
     sql = (
-        f"WITH rows AS ({_INSERT_SUBMISSIONS}), "
+        f"WITH rows AS ({_INSERT_SUBMISSIONS}), "  # noqa: S608
         "inserted AS (SELECT array_agg(id ORDER BY id) AS ids FROM rows) "
         f"SELECT inserted.ids, {defer} FROM inserted"
     )
