@@ -108,11 +108,11 @@ def status(code: int) -> Route:
     return lambda handler: reply(handler, code, b"nope", "text/plain")
 
 
-def redirect(location: str, code: int = 302, close: bool = False) -> Route:
+def redirect(location: str, code: int = 302, close: bool = False, **extra: str) -> Route:
     """A redirect; `close` ends the connection, so the next hop needs a new one."""
 
     def route(handler: Handler) -> None:
-        headers = {"Location": location}
+        headers = {"Location": location, **extra}
         if close:
             headers["Connection"] = "close"
             handler.close_connection = True

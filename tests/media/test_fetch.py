@@ -187,6 +187,13 @@ def test_a_fourth_redirect_is_an_error_and_is_not_followed(host):
     assert [hit.path for hit in host.hits] == ["/1", "/2", "/3", "/4"]
 
 
+def test_cookies_a_server_sets_do_not_travel_to_the_next_hop(host):
+    host.routes["/r"] = redirect("/cat.png", **{"Set-Cookie": "session=abc; Path=/"})
+    host.routes["/cat.png"] = serve(samples.PNG)
+    fetch_media(f"{host.url}/r")
+    assert [hit.headers.get("cookie") for hit in host.hits] == [None, None]
+
+
 def test_a_redirect_loop_is_an_error(host):
     host.routes["/a"] = redirect("/b")
     host.routes["/b"] = redirect(f"{host.url}/a#again")
@@ -283,6 +290,36 @@ def test_the_whole_fetch_is_bounded_even_when_every_read_is_quick(host):
     error = refused(f"{host.url}/drip", timeout=0.3)
     assert error.problem is FetchProblem.TIMED_OUT
     assert "longer than 0.3 s" in error.reason
+
+
+@pytest.fixture
+def unanswered_port():
+    """A port whose listener never accepts and whose queue is full: connecting hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    queued = []
+    for _ in range(8):  # fill the accept queue until a connection attempt goes unanswered
+        filler = socket.socket()
+        filler.settimeout(0.2)
+        queued.append(filler)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except TimeoutError:
+            break
+    else:
+        pytest.skip("this system answers every connection; no unanswered port to test with")
+    yield port
+    for filler in queued:
+        filler.close()
+    listener.close()
+
+
+def test_a_connection_that_is_not_answered_times_out(unanswered_port):
+    error = refused(f"http://127.0.0.1:{unanswered_port}/x", connect_timeout=0.2)
+    assert error.problem is FetchProblem.TIMED_OUT
+    assert error.reason == "timed out connecting (limit 0.2 s)"
 
 
 def test_the_default_time_limit_is_the_setting(host, settings):
