@@ -120,20 +120,26 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last
 
 
-def guarded_transport(
-    resolver: Resolver = system_resolver, allow_private: bool | None = None
-) -> httpx.HTTPTransport:
+def backend_transport(backend: httpcore.NetworkBackend) -> httpx.HTTPTransport:
+    """An httpx transport whose connections are all made by `backend` (a `GuardedBackend`, or
+    a wrapper around one such as coop.media's deadline)."""
     transport = httpx.HTTPTransport(trust_env=False)
     # httpx does not take a network backend; its transport wraps this httpcore pool (pinned
-    # httpx < 1), built here the way HTTPTransport builds it, with the guarded backend.
+    # httpx < 1), built here the way HTTPTransport builds it, with the given backend.
     transport._pool = httpcore.ConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=100,
         max_keepalive_connections=20,
         keepalive_expiry=5.0,
-        network_backend=GuardedBackend(resolver, allow_private),
+        network_backend=backend,
     )
     return transport
+
+
+def guarded_transport(
+    resolver: Resolver = system_resolver, allow_private: bool | None = None
+) -> httpx.HTTPTransport:
+    return backend_transport(GuardedBackend(resolver, allow_private))
 
 
 def guarded_client(

@@ -255,6 +255,13 @@ LOGGING = {
 # --- Coop's own limits and behaviour (README: Configuration) ---
 # Outgoing calls to private, loopback or link-local addresses (coop.outbound): development only.
 COOP_FETCH_ALLOW_PRIVATE = os.environ.get("COOP_FETCH_ALLOW_PRIVATE", "") == "1"
+# Media Coop fetches itself (coop.media: hashing, classifiers, NCMEC uploads): the largest body,
+# seconds to connect and for the whole fetch (redirects included), and the bytes one evaluation
+# batch may keep in its fetch cache.
+COOP_MEDIA_MAX_BYTES = env_int("COOP_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
+COOP_MEDIA_CONNECT_TIMEOUT = float(env("COOP_MEDIA_CONNECT_TIMEOUT", "5"))
+COOP_MEDIA_TIMEOUT = float(env("COOP_MEDIA_TIMEOUT", "10"))
+COOP_MEDIA_CACHE_BYTES = env_int("COOP_MEDIA_CACHE_BYTES", 100 * 1024 * 1024)
 COOP_MAX_BODY_BYTES = env_int("COOP_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = COOP_MAX_BODY_BYTES
 COOP_MAX_BATCH = env_int("COOP_MAX_BATCH", 1000)
