@@ -215,7 +215,7 @@ class Banks(Kind):
     model = Bank
     spec_ = schema.BANK_COMMON
     check = staticmethod(schema.bank)
-    renamed = {"threshold": "distance_threshold"}
+    renamed = {"distance": "distance_threshold"}
     by_hand = frozenset({"values", "locations", "hashes"})
     kept_when_absent = {"hashes": []}
     export_as = {"locations": lambda locations: [schema.ordered_location(x) for x in locations]}
@@ -238,8 +238,8 @@ class Banks(Kind):
         elif o.kind == BankKind.HASH:
             raw["signalType"] = raw["signalType"] or "pdq"
             raw["hashes"] = [e.value for e in entries]
-            if raw["threshold"] is None:
-                del raw["threshold"]
+            if raw["distance"] is None:
+                del raw["distance"]
         else:
             raw["values"] = [e.value for e in entries]
         return _normalize(schema.bank, raw)

@@ -45,6 +45,7 @@ from coop.core.enums import (
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.core.media import is_http_url
 from coop.outbound import header_problem, secret_problem
+from coop.signals.hashing import InvalidHash, parse_hash
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
 
@@ -403,7 +404,7 @@ BANK_BY_KIND: dict[str, Spec] = {
     BankKind.HASH: {
         **BANK_COMMON,
         "signalType": (enum(*HASH_FORMATS), "pdq"),
-        "threshold": (integer(0, 256), DEFAULT_HASH_THRESHOLD),
+        "distance": (integer(0, 256), DEFAULT_HASH_THRESHOLD),
         "enabled": (boolean, True),
         # Absent = keep the bank's current hashes (added in the console or synced from HMA).
         "hashes": (list_of(string), OPTIONAL),
@@ -413,12 +414,26 @@ BANK_BY_KIND: dict[str, Spec] = {
 
 def bank(raw: Any, path: str, errors: Errors) -> dict | None:
     kind = raw.get("kind") if isinstance(raw, dict) else None
+    if kind == BankKind.HASH and "threshold" in raw and "distance" not in raw:
+        # The key's first spelling in this project; config.md calls it `distance`.
+        raw = {("distance" if key == "threshold" else key): value for key, value in raw.items()}
     data = obj(raw, path, errors, BANK_BY_KIND.get(kind, BANK_COMMON))
     if data and kind == BankKind.HASH and data.get("signalType") and data.get("hashes"):
+        hashes = []
         for i, value in enumerate(data["hashes"]):
+            if value is None:
+                continue
+            if data["signalType"] == "pdq":
+                try:
+                    hashes.append(parse_hash(value))
+                except InvalidHash as exc:
+                    errors.append(ConfigError(f"{path}.hashes[{i}]", str(exc)))
+                continue
             message = value is not None and hash_error(data["signalType"], value)
             if message:
                 errors.append(ConfigError(f"{path}.hashes[{i}]", message))
+            hashes.append(value)
+        data["hashes"] = list(dict.fromkeys(hashes))  # a hash listed twice is one hash
     return data
 
 

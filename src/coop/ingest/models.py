@@ -47,3 +47,40 @@ class ItemSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_type_id}/{self.item_id} #{self.id}"
+
+
+class ImageHash(models.Model):
+    """The PDQ hash of one image's bytes, computed once per content digest.
+
+    Images are keyed by the SHA-256 of their bytes, so the same picture posted under many
+    URLs or in many submissions is decoded and hashed once.
+    """
+
+    sha256 = models.CharField(primary_key=True, max_length=64)
+    pdq = models.CharField(max_length=64)
+    quality = models.PositiveSmallIntegerField()
+    hashed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} pdq {self.pdq[:12]}… q{self.quality}"
+
+
+class SubmissionImage(models.Model):
+    """An image of a submission as the worker fetched it: its URL and what its bytes were.
+
+    Re-evaluation, investigation and NCMEC reports read the hash from here instead of
+    fetching the URL again (whose content may have changed since).
+    """
+
+    submission = models.ForeignKey(ItemSubmission, on_delete=models.CASCADE, related_name="images")
+    url = models.TextField()
+    image = models.ForeignKey(ImageHash, on_delete=models.PROTECT, related_name="submissions")
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "url"], name="submission_image_url")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.submission_id} {self.url}"

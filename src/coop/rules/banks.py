@@ -11,19 +11,26 @@ bank id, and the timestamp keeps that true across databases (e.g. tests rolled b
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connections
 
 from coop.catalog.models import Bank, BankEntry, BankKind
 from coop.core.items import ItemRef
+from coop.ingest.images import hash_url, stored_hash
+from coop.media import fetch_batch
 from coop.signals.builtin import BankData, BankUnavailable, CompiledBanks, LocalSignalProvider
+from coop.signals.hashing import PdqHash
 from coop.signals.registry import SignalRegistry, default_registry
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_VERSION_MAX_AGE = 1.0
 Revision = tuple[int, datetime]
@@ -65,22 +72,27 @@ class DatabaseBankLoader:
 
     def load(self, bank_id: str) -> BankData:
         # One statement, so the version and the entries come from the same snapshot.
+        head = ("kind", "version", "updated_at", "distance_threshold", "enabled")
         rows = list(
             BankEntry.objects.filter(bank_id=bank_id)
             .order_by("position")
-            .values_list("bank__kind", "bank__version", "bank__updated_at", "value", "location")
+            .values_list(*(f"bank__{column}" for column in head), "value", "location")
         )
         if rows:
-            kind, version, updated_at = rows[0][:3]
+            kind, version, updated_at, distance, enabled = rows[0][:5]
         else:
-            found = (
-                Bank.objects.filter(pk=bank_id).values_list("kind", "version", "updated_at").first()
-            )
+            found = Bank.objects.filter(pk=bank_id).values_list(*head).first()
             if found is None:
                 raise _missing(bank_id)
-            kind, version, updated_at = found
-        column = 4 if kind == BankKind.LOCATION else 3
-        return BankData(kind, (version, updated_at), tuple(row[column] for row in rows))
+            kind, version, updated_at, distance, enabled = found
+        column = 6 if kind == BankKind.LOCATION else 5
+        return BankData(
+            kind,
+            (version, updated_at),
+            tuple(row[column] for row in rows),
+            distance=distance,
+            enabled=enabled,
+        )
 
 
 # Strike totals read in advance for a batch of items (see `strike_totals_known`).
@@ -107,6 +119,56 @@ def strike_totals_known(totals: dict[ItemRef, int]) -> Iterator[None]:
         _known_totals.reset(token)
 
 
+# Image hashes computed for a batch of items (see `image_hashes_known`).
+_known_images: ContextVar[dict[str, PdqHash | str] | None] = ContextVar(
+    "known_images", default=None
+)
+
+
+def image_hash(url: str) -> PdqHash:
+    """The PDQ hash of the image at `url`: from the batch's hashes (the worker), else the one
+    stored for the latest submission with that URL, else fetched and hashed now (not stored:
+    there is no submission to keep it with). A failure raises with its reason."""
+    known = _known_images.get()
+    found = known.get(url) if known is not None else None
+    if found is None:
+        found = stored_hash(url)
+        if found is None:
+            with fetch_batch() as media:
+                found = hash_url(url, media)
+    if isinstance(found, str):
+        raise ImageUnavailable(found)
+    return found
+
+
+class ImageUnavailable(LookupError):
+    """An image that could not be fetched or hashed; the message says why."""
+
+
+@contextmanager
+def image_hashes_known(images: dict[str, PdqHash | str]) -> Iterator[None]:
+    """Answer image signals from `images` (URL -> hash or failure reason) inside the block."""
+    token = _known_images.set(images)
+    try:
+        yield
+    finally:
+        _known_images.reset(token)
+
+
+def in_background(build: Callable[[], None]) -> None:
+    """Run a bank build in a thread of its own, with its own database connection."""
+
+    def run() -> None:
+        try:
+            build()
+        except Exception:
+            logger.exception("building a hash bank in the background failed")
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name="coop-hash-bank-build", daemon=True).start()
+
+
 class DatabaseSignalProvider(LocalSignalProvider):
     """The worker's signal provider: `evaluate(rule, EvaluationContext(item, provider))`."""
 
@@ -118,7 +180,9 @@ class DatabaseSignalProvider(LocalSignalProvider):
         self.loader = DatabaseBankLoader(version_max_age)
         super().__init__(
             registry or default_registry(),
-            CompiledBanks(self.loader, strike_total),
+            CompiledBanks(
+                self.loader, strike_total, image_hash=image_hash, background=in_background
+            ),
             max_text_chars=settings.COOP_MAX_ALL_TEXT_CHARS,
         )
 

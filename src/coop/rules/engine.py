@@ -23,8 +23,11 @@ from coop.enforcement.services import (
     rule_idempotency_key,
 )
 from coop.enforcement.strikes import user_strike_totals
+from coop.ingest.images import ImageResult, hash_images
 from coop.ingest.models import ItemSubmission
-from coop.rules.banks import DatabaseSignalProvider, strike_totals_known
+from coop.media import fetch_batch
+from coop.rules.banks import DatabaseSignalProvider, image_hashes_known, strike_totals_known
+from coop.rules.conditions import Input
 from coop.rules.evaluator import ConditionResult, EvaluationContext, Outcome, evaluate
 from coop.rules.limits import take_daily_slot
 from coop.rules.models import Environment, RuleStatus
@@ -73,6 +76,34 @@ def evaluate_rules(
         result = evaluate(rule.condition, context) if rule.condition is not None else None
         outcomes.append(RuleOutcome(rule, result))
     return outcomes
+
+
+def image_urls(submission: ItemSubmission, book: RuleBook) -> tuple[str, ...]:
+    """Every IMAGE value (and image MEDIA value) of the item, as ANY_IMAGE gives them."""
+    item_type = book.item_types.get(submission.item_type_id)
+    if item_type is None:
+        return ()
+    resolved = EvaluationContext(item_for(submission, item_type), None).resolve(  # type: ignore[arg-type]
+        Input.ANY_IMAGE
+    )
+    if not resolved:
+        return ()
+    _, values = resolved  # type: ignore[misc]
+    return tuple(v for v in values if isinstance(v, str))
+
+
+def hash_submission_images(
+    submissions: list[ItemSubmission], book: RuleBook | None = None
+) -> dict[str, ImageResult]:
+    """Fetch (one FetchCache for the batch) and hash every image of the submissions, storing
+    each hash with its submission; URL -> hash or failure reason. Outside any transaction
+    when possible: fetching takes time and must not hold the submissions' row locks."""
+    book = book or current_rulebook()
+    wanted = [(s, image_urls(s, book)) for s in submissions]
+    if not any(urls for _, urls in wanted):
+        return {}
+    with fetch_batch() as media:
+        return hash_images(wanted, media)
 
 
 def apply_daily_limits(outcomes: list[RuleOutcome], now: datetime) -> list[RuleOutcome]:
@@ -167,15 +198,20 @@ def log_executions(
 
 
 def run_rules(
-    submissions: list[ItemSubmission], environment: str = Environment.LIVE
+    submissions: list[ItemSubmission],
+    environment: str = Environment.LIVE,
+    images: dict[str, ImageResult] | None = None,
 ) -> list[ActionExecution]:
     """Evaluate, log and act on a batch of submissions. Call inside a transaction.
 
     The actions of the whole batch are executed together; each item is its own execution
-    event, so strikes count once per item however many of its actions apply them.
+    event, so strikes count once per item however many of its actions apply them. `images`
+    are the batch's image hashes (`hash_submission_images`); computed here when not given.
     """
     now = timezone.now()
     book, provider = current_rulebook(), signal_provider()
+    if images is None:
+        images = hash_submission_images(submissions, book)
     batch = []
     requests: list[ActionRequest] = []
     authors = {
@@ -184,7 +220,7 @@ def run_rules(
         if s.creator_id and s.creator_type_id
     }
     # Strike totals as of the start of the batch, read in one query.
-    with strike_totals_known(user_strike_totals(authors)):
+    with strike_totals_known(user_strike_totals(authors)), image_hashes_known(images):
         for submission in submissions:
             outcomes = apply_daily_limits(evaluate_rules(submission, book, provider, now), now)
             batch.append((submission, outcomes))

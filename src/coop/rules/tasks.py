@@ -9,7 +9,7 @@ from procrastinate.contrib.django import app
 
 from coop.enforcement.models import ActionExecution
 from coop.ingest.models import ItemSubmission
-from coop.rules.engine import run_rules
+from coop.rules.engine import hash_submission_images, run_rules
 from coop.rules.models import Environment
 
 
@@ -30,6 +30,10 @@ def evaluate_now(submission_ids: list[int], environment: str) -> list[ActionExec
     submission; one already evaluated (a retry after a crash) is skipped. Action executions
     are keyed by submission, rule versions and action, so nothing runs twice either way.
     """
+    # Images first, outside the transaction: fetches must not hold the row locks. Hashes are
+    # stored per submission, so a submission evaluated meanwhile loses nothing but the fetch.
+    pending = list(ItemSubmission.objects.filter(pk__in=submission_ids, evaluated_at__isnull=True))
+    images = hash_submission_images(pending)
     with transaction.atomic():
         submissions = (
             ItemSubmission.objects.select_for_update()
@@ -37,7 +41,7 @@ def evaluate_now(submission_ids: list[int], environment: str) -> list[ActionExec
             .order_by("pk")
         )
         batch = list(submissions)
-        executions = run_rules(batch, environment)
+        executions = run_rules(batch, environment, images)
         ItemSubmission.objects.filter(pk__in=[s.pk for s in batch]).update(
             evaluated_at=timezone.now()
         )

@@ -17,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, compile_areas
+from coop.signals.hashing import DEFAULT_DISTANCE, HashIndex, PdqHash
 from coop.signals.text import InvalidPattern, Matcher, Mode, SimilarityBank, TextBank
 
 T = TypeVar("T")
@@ -39,6 +40,18 @@ class BankData:
     kind: str
     version: Hashable
     entries: tuple[object, ...]
+    # HASH banks: the match distance (None: the default) and whether the bank is matched at all.
+    distance: int | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HashBank:
+    """One version of a HASH bank, ready to match: its index, distance and enabled flag."""
+
+    index: HashIndex
+    distance: int
+    enabled: bool
 
 
 class BankLoader(Protocol):
@@ -110,6 +123,14 @@ def _safely(build: Callable[[], T]) -> T | _Broken:
 _INLINE: LRU[object] = LRU(maxsize=1024)
 # Compiled forms of banks, by (bank id, version, form); shared by every provider of the process.
 BANK_CACHE: LRU[object] = LRU(maxsize=256)
+# A HASH bank whose previous version had at least this many hashes is rebuilt in the background
+# (when a `background` runner is given): evaluation goes on with the previous version meanwhile.
+BACKGROUND_BUILD_MIN_HASHES = 50_000
+
+
+def build_hash_bank(data: BankData) -> HashBank:
+    distance = DEFAULT_DISTANCE if data.distance is None else data.distance
+    return HashBank(HashIndex.build(data.entries), distance, data.enabled)  # type: ignore[arg-type]
 
 
 def inline_matcher(values: tuple[str, ...], mode: Mode, substring: bool) -> Matcher:
@@ -136,10 +157,64 @@ class CompiledBanks:
         loader: BankLoader,
         strike_total: Callable[[ItemRef], int],
         cache: LRU[object] = BANK_CACHE,
+        image_hash: Callable[[str], PdqHash] | None = None,
+        background: Callable[[Callable[[], None]], None] | None = None,
+        background_min_hashes: int = BACKGROUND_BUILD_MIN_HASHES,
     ) -> None:
         self.loader = loader
         self.strike_total = strike_total
         self._cache = cache
+        self._image_hash = image_hash
+        self._background = background
+        self._background_min = background_min_hashes
+        # bank id -> the newest HASH bank built in this process, served while a newer builds.
+        self._latest_hash: dict[str, HashBank] = {}
+        self._building: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def image_hash(self, url: str) -> PdqHash:
+        if self._image_hash is None:
+            raise LookupError("images are not hashed here")
+        return self._image_hash(url)
+
+    def hash_bank(self, bank_id: str) -> HashBank:
+        """The bank's index for its current version. When that version is not built yet and
+        the previous one is large, the new one is built by `background` and the previous one
+        answers until it is ready (built, then swapped in): a big import never stalls items."""
+        current_kind, version = self.loader.version(bank_id)
+        if current_kind != "HASH":
+            raise BankUnavailable(f"bank {bank_id!r} is a {current_kind} bank, not a HASH bank")
+        key = (bank_id, version, "hash")
+        built = self._cache.peek(key)
+        if isinstance(built, HashBank):
+            self._latest_hash[bank_id] = built
+            return built
+        previous = self._latest_hash.get(bank_id)
+        if (
+            previous is not None
+            and self._background is not None
+            and len(previous.index) >= self._background_min
+        ):
+            with self._lock:
+                start = key not in self._building
+                self._building.add(key)
+            if start:
+                self._background(lambda: self._build_hash_bank(bank_id, key))
+            return previous
+        return self._build_hash_bank(bank_id, key)
+
+    def _build_hash_bank(self, bank_id: str, key: Hashable) -> HashBank:
+        try:
+            data = self.loader.load(bank_id)
+            if data.kind != "HASH":
+                raise BankUnavailable(f"bank {bank_id!r} is a {data.kind} bank, not a HASH bank")
+            built = build_hash_bank(data)
+            self._cache.put((bank_id, data.version, "hash"), built)
+            self._latest_hash[bank_id] = built
+            return built
+        finally:
+            with self._lock:
+                self._building.discard(key)
 
     def matcher(self, bank_id: str, mode: Mode, substring: bool) -> Matcher:
         substring = substring and mode is Mode.TEXT

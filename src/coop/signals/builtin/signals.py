@@ -17,7 +17,13 @@ from typing import Protocol
 
 from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, find_area
-from coop.signals.builtin.resources import inline_areas, inline_matcher, inline_similarity
+from coop.signals.builtin.resources import (
+    HashBank,
+    inline_areas,
+    inline_matcher,
+    inline_similarity,
+)
+from coop.signals.hashing import PdqHash
 from coop.signals.registry import Matched, SignalCall, SignalFunction, SignalOutput
 from coop.signals.text import Matcher, Mode, SimilarityBank
 
@@ -32,6 +38,10 @@ class Resources(Protocol):
     def areas(self, bank_id: str) -> tuple[Area, ...]: ...
 
     def strike_total(self, user: ItemRef) -> int: ...
+
+    def image_hash(self, url: str) -> PdqHash: ...
+
+    def hash_bank(self, bank_id: str) -> HashBank: ...
 
 
 class NoValues(ValueError):
@@ -132,6 +142,39 @@ def user_strike_value(resources: Resources) -> SignalFunction:
     return run
 
 
+def image_similarity(resources: Resources, negate: bool) -> SignalFunction:
+    """IMAGE_SIMILARITY_MATCH, or (negate) _DOES_NOT_MATCH: whether the image's PDQ hash is
+    within a bank's distance of any of its hashes. Disabled banks are not matched. The match
+    logged is the closest hash of the first bank (in the leaf's order) that has one."""
+
+    def run(call: SignalCall) -> SignalOutput:
+        if not call.banks:
+            raise NoValues
+        url = call.value
+        if not isinstance(url, str):
+            raise TypeError(f"expected an image URL, got {type(url).__name__}")
+        image = resources.image_hash(url)
+        found: Matched | None = None
+        for bank_id in call.banks:
+            bank = resources.hash_bank(bank_id)
+            if not bank.enabled:
+                continue
+            nearest = bank.index.nearest(image.hash, bank.distance)
+            if nearest is not None:
+                entry = {
+                    "hash": nearest.hash,
+                    "distance": nearest.distance,
+                    "maxDistance": bank.distance,
+                    "imageHash": image.hash,
+                    "quality": image.quality,
+                }
+                found = Matched(entry, bank_id)
+                break
+        return SignalOutput((found is None) if negate else (found is not None), found)
+
+    return run
+
+
 BUILDERS: dict[str, Callable[[Resources, int | None], SignalFunction]] = {
     "TEXT_MATCHING_CONTAINS_TEXT": lambda r, n: contains(r, Mode.TEXT, False, n),
     "TEXT_MATCHING_NOT_CONTAINS_TEXT": lambda r, n: contains(r, Mode.TEXT, True, n),
@@ -141,6 +184,8 @@ BUILDERS: dict[str, Callable[[Resources, int | None], SignalFunction]] = {
     "TEXT_SIMILARITY_SCORE": similarity,
     "GEO_CONTAINED_WITHIN": lambda r, n: geo_contained_within(r),
     "USER_STRIKE_VALUE": lambda r, n: user_strike_value(r),
+    "IMAGE_SIMILARITY_MATCH": lambda r, n: image_similarity(r, False),
+    "IMAGE_SIMILARITY_DOES_NOT_MATCH": lambda r, n: image_similarity(r, True),
 }
 
 
