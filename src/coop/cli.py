@@ -18,7 +18,7 @@ import time
 
 # Commands that use the schema refuse to run against an outdated one (serve migrates itself).
 NEEDS_CURRENT_SCHEMA = frozenset(
-    {"web", "worker", "config", "apikey", "createuser", "createadmin", "signingkey"}
+    {"web", "worker", "config", "apikey", "createuser", "createadmin", "signingkey", "banks"}
 )
 # How long a stop waits for the children (longer than web's and worker's GRACE_SECONDS),
 # before it kills them.
