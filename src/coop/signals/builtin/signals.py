@@ -23,7 +23,7 @@ from coop.signals.builtin.resources import (
     inline_matcher,
     inline_similarity,
 )
-from coop.signals.hashing import PdqHash
+from coop.signals.hashing import MIN_QUALITY, PdqHash
 from coop.signals.registry import Matched, SignalCall, SignalFunction, SignalOutput
 from coop.signals.text import Matcher, Mode, SimilarityBank
 
@@ -154,6 +154,11 @@ def image_similarity(resources: Resources, negate: bool) -> SignalFunction:
         if not isinstance(url, str):
             raise TypeError(f"expected an image URL, got {type(url).__name__}")
         image = resources.image_hash(url)
+        if not image.usable:
+            raise ValueError(
+                f"the image's PDQ quality is {image.quality}, below {MIN_QUALITY}:"
+                " too featureless to match on"
+            )
         found: Matched | None = None
         for bank_id in call.banks:
             bank = resources.hash_bank(bank_id)
