@@ -194,3 +194,22 @@ def test_the_hash_is_stored_once_per_image_and_reused(db, api, host):
     evaluate_submissions(submission_ids=[first])
     assert host.hits_of("/photo.png") == 2
     assert logged(first)["image-match"].outcome == "PASSED"
+
+
+def test_images_of_item_types_without_an_image_rule_are_never_fetched(db, api, host):
+    configure([PHOTO_HASH])
+    document, errors = parse_text(
+        "rules:\n"
+        "  - {id: image-match, name: Known image, status: BACKGROUND, itemTypes: [post],\n"
+        "     condition: {all: [{input: {field: text}, signal: TEXT_MATCHING_CONTAINS_TEXT,"
+        " values: [hi]}]}}\n"
+        "  - {id: image-clean, name: No known image, status: BACKGROUND, itemTypes: [post],\n"
+        "     condition: {all: [{input: {field: text}, signal: TEXT_MATCHING_CONTAINS_TEXT,"
+        " values: [ho]}]}}\n"
+    )
+    assert not errors, errors
+    assert not apply_document(document).errors
+    sid = submit(api, "p9", [f"{host.url}/photo.png"])
+    assert host.hits_of("/photo.png") == 0
+    assert not SubmissionImage.objects.filter(submission_id=sid).exists()
+    assert logged(sid)["words"].outcome == "PASSED"

@@ -114,6 +114,15 @@ class ConditionSet:
 
 Condition = Leaf | ConditionSet
 
+IMAGE_HASH_SIGNALS = frozenset({"IMAGE_SIMILARITY_MATCH", "IMAGE_SIMILARITY_DOES_NOT_MATCH"})
+
+
+def signals_in(node: Condition) -> set[str]:
+    """Every signal a condition tree uses."""
+    if isinstance(node, Leaf):
+        return {node.signal} if node.signal else set()
+    return set().union(*(signals_in(child) for child in node.children))
+
 
 @dataclass(frozen=True)
 class ConditionError:

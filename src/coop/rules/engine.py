@@ -79,9 +79,10 @@ def evaluate_rules(
 
 
 def image_urls(submission: ItemSubmission, book: RuleBook) -> tuple[str, ...]:
-    """Every IMAGE value (and image MEDIA value) of the item, as ANY_IMAGE gives them."""
+    """Every IMAGE value (and image MEDIA value) of the item, as ANY_IMAGE gives them, when a
+    rule of its item type uses image hashes (nothing is fetched for the others)."""
     item_type = book.item_types.get(submission.item_type_id)
-    if item_type is None:
+    if item_type is None or submission.item_type_id not in book.hashed_types:
         return ()
     resolved = EvaluationContext(item_for(submission, item_type), None).resolve(  # type: ignore[arg-type]
         Input.ANY_IMAGE

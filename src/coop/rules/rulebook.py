@@ -19,10 +19,12 @@ from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.rules.banks import DatabaseSignalProvider
 from coop.rules.conditions import (
+    IMAGE_HASH_SIGNALS,
     CatalogView,
     ItemTypeInfo,
     RuleKind,
     parse_condition,
+    signals_in,
     validate_condition,
 )
 from coop.rules.evaluator import CompiledCondition, Item, compile_condition, item_schema
@@ -75,6 +77,8 @@ class RuleBook:
     item_types: dict[str, LoadedItemType]
     rules: dict[str, tuple[LoadedRule, ...]]  # item type id -> its LIVE and BACKGROUND rules
     routing: dict[str, tuple[LoadedRoutingRule, ...]]  # ROUTING | APPEAL -> rules in order
+    # Item types with a rule on image hashes: only their images are fetched and hashed.
+    hashed_types: frozenset[str] = frozenset()
 
 
 class _Cache:
@@ -134,10 +138,15 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
         signals=default_registry(),
     )
     by_type: dict[str, list[LoadedRule]] = {type_id: [] for type_id in item_types}
+    hashed_types: set[str] = set()
     for rule in Rule.objects.filter(status__in=EVALUATED_STATUSES).order_by("id"):
         loaded = _load_rule(rule, catalog, provider)
         for type_id in rule.item_types:
             by_type.setdefault(type_id, []).append(loaded)
+        if loaded.condition is not None and IMAGE_HASH_SIGNALS & signals_in(
+            parse_condition(rule.condition)[0]
+        ):
+            hashed_types.update(rule.item_types)
     routing: dict[str, list[LoadedRoutingRule]] = {kind: [] for kind in RoutingKind.values}
     for routing_rule in RoutingRule.objects.order_by("kind", "position"):
         condition, problem = _compile(
@@ -159,6 +168,7 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
         item_types,
         {k: tuple(v) for k, v in by_type.items()},
         {k: tuple(v) for k, v in routing.items()},
+        frozenset(hashed_types),
     )
 
 
