@@ -18,6 +18,7 @@ from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution
 from coop.enforcement.strikes import user_strike_total
 from coop.ingest.models import ItemSubmission
+from coop.ingest.store import latest_for_each
 from coop.review.claims import holds_lease
 from coop.review.comments import comments_for
 from coop.review.models import Appeal, Comment, Job, JobKind, JobStatus, Queue, Report
@@ -129,7 +130,7 @@ def job_context(job: Job, user: User) -> JobContext:
     ref = ItemRef(job.item_id, job.item_type_id)
     reports = list(Report.objects.filter(job=job).order_by("-reported_at", "-created_at"))
     appeals = list(Appeal.objects.filter(job=job).order_by("-appealed_at"))
-    latest = _latest({ref} | {_ref(a) for a in appeals})
+    latest = latest_for_each({ref} | {_ref(a) for a in appeals})
     type_ids = {job.item_type_id} | {r.item_type_id for r in latest.values()}
     item_types = ItemType.objects.in_bulk(type_ids)
     item = _view(ref, latest.get(ref), item_types)
@@ -202,21 +203,6 @@ def _ref(obj: Any) -> ItemRef:
     return ItemRef(obj.item_id, obj.item_type_id)
 
 
-def _latest(refs: set[ItemRef]) -> dict[ItemRef, ItemSubmission]:
-    """The latest submission of each item, in one query."""
-    if not refs:
-        return {}
-    q = Q()
-    for r in refs:
-        q |= Q(item_type_id=r.item_type_id, item_id=r.item_id)
-    rows = (
-        ItemSubmission.objects.filter(q)
-        .order_by("item_type_id", "item_id", "-submitted_at", "-id")
-        .distinct("item_type_id", "item_id")
-    )
-    return {_ref(s): s for s in rows}
-
-
 def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]) -> ItemView:
     item_type = item_types.get(ref.item_type_id)
     data = sub.data if sub is not None and isinstance(sub.data, dict) else {}
@@ -244,7 +230,7 @@ def _author(job: Job, item: ItemView, item_types: dict[str, ItemType]) -> Author
         if latest is None or not latest.creator_id or not latest.creator_type_id:
             return None
         ref = ItemRef(latest.creator_id, latest.creator_type_id)
-        sub = _latest({ref}).get(ref)
+        sub = latest_for_each({ref}).get(ref)
         if ref.item_type_id not in item_types:
             item_types.update(ItemType.objects.in_bulk([ref.item_type_id]))
         user_view = _view(ref, sub, item_types) if sub is not None else None
@@ -304,7 +290,7 @@ def _thread(
         given = [ItemRef(i["id"], i["typeId"]) for r in reports[:1] for i in r.thread]
         if not given:
             return []
-        rows = list(_latest(set(given) | {item.ref}).values())
+        rows = list(latest_for_each(set(given) | {item.ref}).values())
     missing = {s.item_type_id for s in rows} - set(item_types)
     if missing:
         item_types.update(ItemType.objects.in_bulk(missing))
