@@ -252,24 +252,31 @@ def _check_actions(
             )
 
 
+# `custom.reportHistory` holds the newest REPORT_HISTORY_LIMIT valid reports; `reportCount`
+# counts them all (docs/webhooks.md), so a mass-report campaign cannot bloat the callbacks.
+REPORT_HISTORY_LIMIT = 100
+
+
 def _report_custom(job: Job, reason: str) -> dict[str, Any]:
     """What reviews add to the action callback's `custom` on a reported item."""
+    valid = Report.objects.filter(job=job, invalidated_at__isnull=True)
     history = report_history(job)
     if not history:
         return {}
-    custom: dict[str, Any] = {"reportHistory": history}
+    count = len(history) if len(history) < REPORT_HISTORY_LIMIT else valid.count()
+    custom: dict[str, Any] = {"reportHistory": history, "reportCount": count}
     if reason:
         custom["reason"] = reason
     return custom
 
 
-def report_history(job: Job) -> list[dict[str, Any]]:
-    """`custom.reportHistory` of the action callback: valid reports, newest first."""
+def report_history(job: Job, limit: int = REPORT_HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """`custom.reportHistory` of the action callback: the newest `limit` valid reports."""
     out = []
     rows = Report.objects.filter(job=job, invalidated_at__isnull=True).order_by(
-        "-reported_at", "-created_at"
+        "-reported_at", "-created_at", "-id"
     )
-    for r in rows.values_list("reason", "reporter_id", "reporter_type_id"):
+    for r in rows.values_list("reason", "reporter_id", "reporter_type_id")[:limit]:
         entry: dict[str, Any] = {"reporter": {"id": r[1], "typeId": r[2]}}
         if r[0]:
             entry["reason"] = r[0]
