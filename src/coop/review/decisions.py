@@ -429,10 +429,12 @@ def _move(job: Job, target: Queue, now: datetime) -> tuple[dict[str, Any], bool]
     if twin is not None:
         Report.objects.filter(job=job).update(job=twin)
         job.appeals.update(job=twin)
+        signal = max(twin.priority - twin.report_count, job.priority - job.report_count)
         twin.report_count += job.report_count
+        twin.priority = signal + twin.report_count
         twin.policy_ids = list(dict.fromkeys([*twin.policy_ids, *job.policy_ids]))
         twin.updated_at = now
-        twin.save(update_fields=["report_count", "policy_ids", "updated_at"])
+        twin.save(update_fields=["report_count", "priority", "policy_ids", "updated_at"])
         component["mergedInto"] = str(twin.pk)
         return component, True
     job.queue = target
