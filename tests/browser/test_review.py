@@ -136,7 +136,7 @@ def job_id_of(page) -> str:
 
 def start_reviewing(page, queue_name: str) -> None:
     page.goto("/queues")
-    page.get_by_role("link", name=f"Start Reviewing {queue_name}").click()
+    page.get_by_role("button", name=f"Start Reviewing {queue_name}").click()  # a POST form
 
 
 def test_two_reviewers_never_see_the_same_job(browser, live_server, queue, people):

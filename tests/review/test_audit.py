@@ -14,6 +14,7 @@ from django.utils import timezone
 from coop.review.audit import (
     DECISIONS_HEADER,
     DecisionFilters,
+    csv_cell,
     decisions_csv,
     recent_decisions,
     skips_csv,
@@ -142,3 +143,48 @@ def test_decisions_csv_streams_50000_rows_in_bounded_memory():
     assert size > 50_000_000
     # Rows are read through a server-side cursor in chunks: memory stays far below the data.
     assert peak < size / 8, (peak, size)
+
+
+# --- CSV injection ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("plain, text", "plain, text"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_csv_cell_neutralises_formulas(cell, written):
+    assert csv_cell(cell) == written
+
+
+def test_the_decisions_export_neutralises_every_cell(catalog, people):
+    job = rule_job(post("=cmd|' /C calc'!A0"), queue())
+    decide(
+        job.pk,
+        people["manager"],
+        DecisionInput(ignore=True, reason="@SUM(1+1)*cmd", note="-2+3"),
+    )
+    (row,) = rows(decisions_csv())[1:]
+    cells = dict(zip(DECISIONS_HEADER, row, strict=True))
+    assert cells["Item ID"] == "'=cmd|' /C calc'!A0"
+    assert cells["Reason"] == "'@SUM(1+1)*cmd"
+    assert cells["Note"] == "'-2+3"
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in row)
+
+
+def test_the_skips_export_neutralises_every_cell(catalog, people):
+    q = queue("+q", reviewers=[people["mod"]])
+    rule_job(post("p-1"), q)
+    skip(claim_next(q, people["mod"]), people["mod"])
+    (row,) = rows(skips_csv())[1:]
+    assert row[1] == "'+q"

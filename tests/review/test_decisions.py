@@ -203,6 +203,7 @@ def test_action_callback_gets_the_reason_and_report_history(setup, people):
                 {"reason": "ads everywhere", "reporter": {"id": "r-2", "typeId": "user"}},
                 {"reason": "spammy", "reporter": {"id": "r-1", "typeId": "user"}},
             ],
+            "reportCount": 2,
         },
         "decisionReason": "clear spam",
         "item": {"id": "p-1", "typeId": "post", "typeName": "Post"},

@@ -40,7 +40,7 @@ def login(client, user):
 
 
 def claim(client, q) -> Job:
-    response = client.get(f"/queues/{q.pk}/review")
+    response = client.post(f"/queues/{q.pk}/review")
     assert response.status_code == 302
     job_id = response["Location"].rsplit("/", 1)[1]
     return Job.objects.get(pk=job_id)
@@ -54,7 +54,7 @@ def test_queues_page_lists_workable_queues_with_counts(client, q, job, people):
     page = login(client, people["mod"]).get("/queues").content.decode()
     assert "Spam queue" in page
     assert "Other queue" not in page
-    assert 'href="/queues/q/review"' in page
+    assert 'action="/queues/q/review"' in page  # Start Reviewing is a POST form
     assert "Start Reviewing" in page
     assert "New queue" not in page
     assert re.search(r'<td class="num">1</td>', page)
@@ -98,10 +98,48 @@ def test_start_reviewing_claims_and_redirects_to_the_job(client, job, q, people)
     assert claim(client, q) == job
 
 
+def test_a_get_of_start_reviewing_claims_nothing(client, job, q, people):
+    login(client, people["mod"])
+    response = client.get("/queues/q/review")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<form method="post" action="/queues/q/review"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert "1 job waiting" in page
+    assert Job.objects.get(pk=job.pk).lease_owner is None  # nothing claimed
+    client.head("/queues/q/review")
+    assert Job.objects.get(pk=job.pk).lease_owner is None
+
+
+def test_a_get_of_start_reviewing_shows_the_job_already_held(client, job, q, people):
+    login(client, people["mod"])
+    assert claim(client, q) == job
+    lease = Job.objects.get(pk=job.pk).lease_expires_at
+    response = client.get("/queues/q/review")
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job.pk}"
+    assert Job.objects.get(pk=job.pk).lease_expires_at == lease  # not renewed by a GET
+
+
+def test_start_reviewing_needs_the_csrf_token(job, q, people):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login(client, people["mod"])
+    assert client.post("/queues/q/review").status_code == 403
+    assert Job.objects.get(pk=job.pk).lease_owner is None
+    page = client.get("/queues/q/review").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post("/queues/q/review", {"csrfmiddlewaretoken": token})
+    assert response["Location"] == f"/jobs/{job.pk}"
+    assert Job.objects.get(pk=job.pk).lease_owner == people["mod"]
+
+
 def test_start_reviewing_refused_to_non_reviewers(client, job, people):
     queue("other", [])
     login(client, people["external"])
     assert client.get("/queues/q/review").status_code == 403
+    assert client.post("/queues/q/review").status_code == 403
     assert client.get(f"/jobs/{job.pk}").status_code == 403
     assert client.get("/queues/missing/review").status_code == 404
 
@@ -263,7 +301,9 @@ def test_decide_with_an_action_and_go_to_the_next_job(client, q, people):
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == "/queues/q/review"
+    # The next job loads at once: the decision's POST claimed it.
+    assert response["Location"] == f"/jobs/{second.pk}"
+    assert Job.objects.get(pk=second.pk).lease_owner == people["mod"]
     decision = Decision.objects.get(job=first)
     assert set(decision.action_ids) == {"delete", "label"}
     assert decision.policy_ids == ["spam"]
@@ -339,7 +379,7 @@ def test_deciding_twice_says_already_decided(client, q, job, people):
     assert response.status_code == 409
     page = response.content.decode()
     assert "This job was already decided" in page
-    assert 'href="/queues/q/review"' in page
+    assert 'action="/queues/q/review"' in page
     assert Decision.objects.count() == 1
 
 
@@ -394,7 +434,7 @@ def test_skip_releases_and_moves_on(client, q, people):
     login(client, people["mod"])
     assert claim(client, q) == first
     response = client.post(f"/jobs/{first.pk}/skip", {"queue": "q"})
-    assert response["Location"] == "/queues/q/review"
+    assert response["Location"] == f"/jobs/{second.pk}"  # the skip's POST claimed the next
     assert Skip.objects.get().job == first
     assert claim(client, q) == second
 

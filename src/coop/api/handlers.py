@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -43,9 +43,11 @@ from coop.api.schemas import (
     ReportStatus,
 )
 from coop.catalog.models import Policy
+from coop.core.enums import DecisionSource
 from coop.core.items import ItemRef
 from coop.enforcement.services import ActionError, run_api_action
 from coop.enforcement.strikes import user_strike_total
+from coop.review.audit import record_manual_actions
 from coop.review.services import report_state
 from coop.rules.sync import BudgetExceeded, evaluate_within
 
@@ -146,14 +148,16 @@ def policies(request: HttpRequest):
 def actions(request: HttpRequest, payload: ActionIn):
     """Run one action on an item like a manual action (no rules); 202 = committed, with its
     webhook delivery enqueued."""
-    execution = run_api_action(
-        payload.actionId,
-        ItemRef(payload.itemId, payload.itemTypeId),
-        policy_ids=payload.policyIds,
-        actor_id=payload.actorId,
-        parameters=payload.parameters,
-        note=payload.note,
-    )
+    with transaction.atomic():  # the execution and its Recent Decisions record, together
+        execution = run_api_action(
+            payload.actionId,
+            ItemRef(payload.itemId, payload.itemTypeId),
+            policy_ids=payload.policyIds,
+            actor_id=payload.actorId,
+            parameters=payload.parameters,
+            note=payload.note,
+        )
+        record_manual_actions([execution], DecisionSource.API, execution.actor, note=payload.note)
     return Status(202, {"executionId": execution.pk})
 
 

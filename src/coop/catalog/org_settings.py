@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any, TypedDict
 
+from django.db.models import Subquery
+
 from coop.catalog.models import OrgSettings
 
 
@@ -66,6 +68,13 @@ DEFAULTS: Settings = {
     "wellness": {"blurLevel": 0, "colorScheme": "NONE", "muteVideo": False},
     "partialItems": {"endpoint": None, "headers": {}},
 }
+
+
+def stored_data_subquery() -> Subquery:
+    """OrgSettings.data as a subquery, to read the settings in the same statement as other
+    rows (e.g. `.annotate(org_settings=stored_data_subquery())`); NULL while nothing is
+    stored."""
+    return Subquery(OrgSettings.objects.filter(pk=1).values("data")[:1])
 
 
 def stored_data() -> dict[str, Any]:

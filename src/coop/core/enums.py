@@ -155,6 +155,17 @@ class DecisionType(Choices):
     INVALIDATED = "INVALIDATED"
 
 
+class DecisionSource(Choices):
+    """Where a Recent Decisions record comes from (review.md: every decision and every manual
+    action is logged)."""
+
+    REVIEW = "REVIEW"  # a reviewer's decision on a job (and automatic closes of jobs)
+    API = "API", "API"  # POST /api/v1/actions/
+    BULK = "BULK", "Bulk action"
+    RETROACTION = "RETROACTION"
+    INVESTIGATION = "INVESTIGATION"  # an action taken from the investigation page
+
+
 # Enforcement ------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Now
 
 from coop.accounts.models import User
 from coop.review.closing import auto_close, item_deleted
@@ -141,6 +143,22 @@ def holds_lease(job: Job, user: User) -> bool:
     return job.lease_owner_id == user.pk
 
 
+def held_job(queue: Queue, user: User) -> Job | None:
+    """The pending job `user` holds in `queue`, if any (read only: no lease is taken or
+    renewed)."""
+    jobs = Job.objects.filter(queue=queue, status=JobStatus.PENDING, lease_owner=user)
+    return visible_jobs(user, jobs).order_by("created_at").first()
+
+
+def claimable_count(queue: Queue, user: User) -> int:
+    """Pending jobs of `queue` nobody holds now (no lease, or an expired one), among those
+    `user` may see."""
+    jobs = Job.objects.filter(queue=queue, status=JobStatus.PENDING).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=Now())
+    )
+    return visible_jobs(user, jobs).count()
+
+
 def pending_count(queue: Queue, viewer: User | None = None) -> int:
     """Jobs waiting for a decision in the queue, including those being reviewed now; only
     those `viewer` may see when given."""
@@ -161,6 +179,8 @@ def oldest_pending_at(queue: Queue) -> datetime | None:
 
 __all__ = [
     "claim_next",
+    "claimable_count",
+    "held_job",
     "holds_lease",
     "lease_seconds",
     "oldest_pending_at",

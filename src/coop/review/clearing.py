@@ -4,6 +4,7 @@ when a decision ran one of the queue's trigger actions."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
 from coop.accounts.models import User
@@ -27,7 +28,7 @@ class ActionTaken(Protocol):
 
 
 def clear_other_reports(
-    job: Job, user: User, on_item: Iterable[ActionTaken], reason: str, now: Any
+    job: Job, user: User, on_item: Iterable[ActionTaken], reason: str, now: datetime
 ) -> list[Decision]:
     """The queue's "Clear other reports": when the decision ran one of the queue's trigger
     actions on the job's item, the item's other pending jobs (this queue or all non-appeal

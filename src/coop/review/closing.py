@@ -3,6 +3,7 @@ close of jobs whose item was deleted before review (review.md, Auto-close)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -14,8 +15,6 @@ from coop.core.items import ItemRef
 from coop.ingest.store import history_of
 from coop.review.items import job_item
 from coop.review.models import Decision, DecisionType, Job, JobStatus
-
-AUTOMATIC_REASONS = ("ITEM_DELETED_BEFORE_REVIEW",)
 
 
 def action_component(
@@ -44,7 +43,7 @@ def wire(component: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.as_wire() if isinstance(v, ItemRef) else v) for k, v in component.items()}
 
 
-def close_job(job: Job, now: Any, status: JobStatus = JobStatus.DECIDED) -> None:
+def close_job(job: Job, now: datetime, status: JobStatus = JobStatus.DECIDED) -> None:
     job.status, job.closed_at, job.updated_at = status, now, now
     job.lease_owner, job.lease_expires_at = None, None
     job.save(update_fields=["status", "closed_at", "updated_at", "lease_owner", "lease_expires_at"])
@@ -56,7 +55,7 @@ def record_decision(
     components: list[dict[str, Any]],
     reason: str = "",
     note: str = "",
-    now: Any = None,
+    now: datetime | None = None,
 ) -> Decision:
     """Write the audit record of a decision on `job` (no other effect)."""
     record = build_decision(job, user, components, reason, note, now)
@@ -70,7 +69,7 @@ def build_decision(
     components: list[dict[str, Any]],
     reason: str = "",
     note: str = "",
-    now: Any = None,
+    now: datetime | None = None,
 ) -> Decision:
     """The audit record of a decision on `job`, not saved yet."""
     return Decision(

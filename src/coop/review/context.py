@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
 from coop.accounts.models import User
@@ -18,6 +19,7 @@ from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution
 from coop.enforcement.strikes import user_strike_total
 from coop.ingest.models import ItemSubmission
+from coop.ingest.store import latest_for_each
 from coop.review.claims import holds_lease
 from coop.review.comments import comments_for
 from coop.review.models import Appeal, Comment, Job, JobKind, JobStatus, Queue, Report
@@ -30,6 +32,8 @@ THREAD_RADIUS = 10
 THREAD_SCAN = 1000
 AUTHOR_ITEMS = 10
 PREVIOUS_ACTIONS = 50
+REPORTS_PER_PAGE = 50  # the job page's report history, one page at a time
+MAX_REPORT_POLICIES = 100
 RULE_HITS = 50
 
 
@@ -105,7 +109,8 @@ class JobContext:
     item: ItemView
     author: AuthorView | None
     thread: list[ThreadEntry]
-    reports: list[ReportEntry]
+    reports: list[ReportEntry]  # one page of the report history, newest first
+    reports_page: Page  # which page (REPORTS_PER_PAGE reports), with the total count
     rule_hits: list[RuleHit]
     item_actions: list[ActionExecution]  # actions already taken on the item, newest first
     other_jobs: list[Job]  # other pending jobs on the same item (other queues)
@@ -120,16 +125,22 @@ class JobContext:
     review_settings: dict[str, Any] = field(default_factory=dict)
 
 
-def job_context(job: Job, user: User) -> JobContext:
+def job_context(job: Job, user: User, reports_page: int | str | None = 1) -> JobContext:
     """The job page's data. Does not check access to the job itself (callers use
     visibility.may_view_job); what it lists (other jobs, move targets) follows the same rule.
-    Hidden fields are left out of every section (coop.review.redaction)."""
+    Hidden fields are left out of every section (coop.review.redaction).
+
+    The report history is read one page at a time (`reports_page`, REPORTS_PER_PAGE reports,
+    newest first, with the total count), so a mass-report campaign cannot make a job too
+    heavy to open; the thread marks the messages the reports of that page name."""
     settings = org_settings()
     ncmec_queue = child_safety_queue_id()
     ref = ItemRef(job.item_id, job.item_type_id)
-    reports = list(Report.objects.filter(job=job).order_by("-reported_at", "-created_at"))
+    history = Report.objects.filter(job=job).order_by("-reported_at", "-created_at", "-id")
+    page = Paginator(history, REPORTS_PER_PAGE).get_page(reports_page)
+    reports = list(page.object_list)
     appeals = list(Appeal.objects.filter(job=job).order_by("-appealed_at"))
-    latest = _latest({ref} | {_ref(a) for a in appeals})
+    latest = latest_for_each({ref} | {_ref(a) for a in appeals})
     type_ids = {job.item_type_id} | {r.item_type_id for r in latest.values()}
     item_types = ItemType.objects.in_bulk(type_ids)
     item = _view(ref, latest.get(ref), item_types)
@@ -137,7 +148,7 @@ def job_context(job: Job, user: User) -> JobContext:
     thread = _thread(item, latest.get(ref), reports, item_types)
     policy_ids = list(
         dict.fromkeys(
-            [*job.policy_ids, *(r.policy_id for r in reports if r.policy_id)]
+            [*job.policy_ids, *_report_policies(job)]
             + [p for a in appeals for p in a.violating_policies]
         )
     )
@@ -160,6 +171,7 @@ def job_context(job: Job, user: User) -> JobContext:
             )
             for r in reports
         ],
+        reports_page=page,
         rule_hits=_rule_hits(
             ref, item_types.get(job.item_type_id), getattr(latest.get(ref), "data", None)
         ),
@@ -198,23 +210,20 @@ def job_context(job: Job, user: User) -> JobContext:
     )
 
 
+def _report_policies(job: Job) -> list[str]:
+    """The policies the job's reports name (every report, not only the page shown)."""
+    rows = (
+        Report.objects.filter(job=job)
+        .exclude(policy_id="")
+        .values_list("policy_id", flat=True)
+        .distinct()
+        .order_by("policy_id")
+    )
+    return list(rows[:MAX_REPORT_POLICIES])
+
+
 def _ref(obj: Any) -> ItemRef:
     return ItemRef(obj.item_id, obj.item_type_id)
-
-
-def _latest(refs: set[ItemRef]) -> dict[ItemRef, ItemSubmission]:
-    """The latest submission of each item, in one query."""
-    if not refs:
-        return {}
-    q = Q()
-    for r in refs:
-        q |= Q(item_type_id=r.item_type_id, item_id=r.item_id)
-    rows = (
-        ItemSubmission.objects.filter(q)
-        .order_by("item_type_id", "item_id", "-submitted_at", "-id")
-        .distinct("item_type_id", "item_id")
-    )
-    return {_ref(s): s for s in rows}
 
 
 def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]) -> ItemView:
@@ -244,7 +253,7 @@ def _author(job: Job, item: ItemView, item_types: dict[str, ItemType]) -> Author
         if latest is None or not latest.creator_id or not latest.creator_type_id:
             return None
         ref = ItemRef(latest.creator_id, latest.creator_type_id)
-        sub = _latest({ref}).get(ref)
+        sub = latest_for_each({ref}).get(ref)
         if ref.item_type_id not in item_types:
             item_types.update(ItemType.objects.in_bulk([ref.item_type_id]))
         user_view = _view(ref, sub, item_types) if sub is not None else None
@@ -304,7 +313,7 @@ def _thread(
         given = [ItemRef(i["id"], i["typeId"]) for r in reports[:1] for i in r.thread]
         if not given:
             return []
-        rows = list(_latest(set(given) | {item.ref}).values())
+        rows = list(latest_for_each(set(given) | {item.ref}).values())
     missing = {s.item_type_id for s in rows} - set(item_types)
     if missing:
         item_types.update(ItemType.objects.in_bulk(missing))

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
-from coop.catalog.models import Action, ItemType, OrgSettings, Policy
-from coop.catalog.org_settings import ncmec_queue_id, org_settings
+from coop.catalog.models import Action, ItemType, Policy
+from coop.catalog.org_settings import ncmec_queue_id, org_settings, stored_data_subquery
 from coop.core.items import ItemRef
 from coop.enforcement.builtin_actions import BuiltinCall, builtin
 from coop.enforcement.models import DeliveryEvent, ExecutionSource
@@ -103,7 +104,7 @@ def _locked_job(job_id: uuid.UUID | str, user: User) -> Job | None:
         .annotate(
             is_reviewer=Exists(reviewer),
             has_csam=Exists(Report.objects.filter(job_id=OuterRef("pk"), csam=True)),
-            org_settings=Subquery(OrgSettings.objects.filter(pk=1).values("data")),
+            org_settings=stored_data_subquery(),
         )
         .filter(pk=job_id)
         .first()
@@ -128,11 +129,20 @@ def _check(
     item = job_item(job)
     on_item = [a for a in d.actions if a.item is None or a.item == item]
     related = [a for a in d.actions if a.item is not None and a.item != item]
+    _check_composition(job, d, bool(on_item))
+    _check_actions(job, on_item, related, review_settings)
+    _check_reason(d, review_settings)
+    target = _check_move(job, user, d.move_to_queue, ncmec_queue) if d.move_to_queue else None
+    ncmec_user = _check_ncmec(job) if d.enqueue_ncmec else None
+    return _Checked(on_item, related, target, ncmec_user)
+
+
+def _check_composition(job: Job, d: DecisionInput, acts_on_item: bool) -> None:
+    """Which components may go together."""
     if not (d.actions or d.ignore or d.move_to_queue or d.enqueue_ncmec or d.appeal):
         raise DecisionRefusedError(
             "Choose a decision: an action, ignore, move, NCMEC or an appeal."
         )
-    # Composition.
     if job.kind == JobKind.APPEAL:
         if d.appeal is None:
             raise DecisionRefusedError("An appeal job needs Overturn or Uphold.", "appeal")
@@ -144,52 +154,54 @@ def _check(
         raise DecisionRefusedError("Only appeal jobs take an appeal decision.", "appeal")
     if d.appeal not in (None, "ACCEPT", "REJECT"):
         raise DecisionRefusedError("The appeal decision is ACCEPT or REJECT.", "appeal")
-    if d.ignore and (on_item or d.move_to_queue or d.enqueue_ncmec):
+    if d.ignore and (acts_on_item or d.move_to_queue or d.enqueue_ncmec):
         raise DecisionRefusedError(
             "Ignore closes the job without action: only related actions may go with it.",
             "ignore",
         )
     if d.move_to_queue and d.enqueue_ncmec:
         raise DecisionRefusedError("Move and Enqueue to NCMEC cannot be combined.", "move_to_queue")
-    # Actions.
-    _check_actions(job, on_item, related, review_settings)
-    # Reason.
-    if not d.reason.strip():
-        ignore_only = d.ignore and not d.actions
-        flag = "requireReasonOnIgnore" if ignore_only else "requireReasonOnAction"
-        if review_settings["review"][flag]:
-            raise DecisionRefusedError("A decision reason is required.", "reason")
-    # Move.
-    target = None
-    if d.move_to_queue:
-        target = Queue.objects.filter(pk=d.move_to_queue).first()
-        if target is None:
-            raise DecisionRefusedError(f"No queue has the id {d.move_to_queue!r}.", "move_to_queue")
-        if target.pk == job.queue_id:
-            raise DecisionRefusedError("The job is already in this queue.", "move_to_queue")
-        if target.is_appeals != job.queue.is_appeals:
-            message = (
-                "An appeal job can only move to another appeals queue."
-                if job.queue.is_appeals
-                else "This job cannot move to an appeals queue."
-            )
-            raise DecisionRefusedError(message, "move_to_queue")
-        if not may_move_to(user, target, ncmec_queue=ncmec_queue):
-            raise DecisionRefusedError(
-                "Moving a job into the child-safety queue needs the VIEW_CHILD_SAFETY_DATA "
-                "permission.",
-                "move_to_queue",
-            )
-    ncmec_user = None
-    if d.enqueue_ncmec:
-        ncmec_user = subject_user(job)
-        if ncmec_user is None:
-            raise DecisionRefusedError(
-                f"{job.item_type_id}/{job.item_id} has no known author (no creatorId role "
-                "value in its latest submission): it cannot be sent to NCMEC review.",
-                "enqueue_ncmec",
-            )
-    return _Checked(on_item, related, target, ncmec_user)
+
+
+def _check_reason(d: DecisionInput, review_settings: dict[str, Any]) -> None:
+    if d.reason.strip():
+        return
+    ignore_only = d.ignore and not d.actions
+    flag = "requireReasonOnIgnore" if ignore_only else "requireReasonOnAction"
+    if review_settings["review"][flag]:
+        raise DecisionRefusedError("A decision reason is required.", "reason")
+
+
+def _check_move(job: Job, user: User, queue_id: str, ncmec_queue: str | None) -> Queue:
+    target = Queue.objects.filter(pk=queue_id).first()
+    if target is None:
+        raise DecisionRefusedError(f"No queue has the id {queue_id!r}.", "move_to_queue")
+    if target.pk == job.queue_id:
+        raise DecisionRefusedError("The job is already in this queue.", "move_to_queue")
+    if target.is_appeals != job.queue.is_appeals:
+        message = (
+            "An appeal job can only move to another appeals queue."
+            if job.queue.is_appeals
+            else "This job cannot move to an appeals queue."
+        )
+        raise DecisionRefusedError(message, "move_to_queue")
+    if not may_move_to(user, target, ncmec_queue=ncmec_queue):
+        raise DecisionRefusedError(
+            "Moving a job into the child-safety queue needs the VIEW_CHILD_SAFETY_DATA permission.",
+            "move_to_queue",
+        )
+    return target
+
+
+def _check_ncmec(job: Job) -> ItemRef:
+    ncmec_user = subject_user(job)
+    if ncmec_user is None:
+        raise DecisionRefusedError(
+            f"{job.item_type_id}/{job.item_id} has no known author (no creatorId role "
+            "value in its latest submission): it cannot be sent to NCMEC review.",
+            "enqueue_ncmec",
+        )
+    return ncmec_user
 
 
 def _check_actions(
@@ -240,13 +252,31 @@ def _check_actions(
             )
 
 
-def report_history(job: Job) -> list[dict[str, Any]]:
-    """`custom.reportHistory` of the action callback: valid reports, newest first."""
+# `custom.reportHistory` holds the newest REPORT_HISTORY_LIMIT valid reports; `reportCount`
+# counts them all (docs/webhooks.md), so a mass-report campaign cannot bloat the callbacks.
+REPORT_HISTORY_LIMIT = 100
+
+
+def _report_custom(job: Job, reason: str) -> dict[str, Any]:
+    """What reviews add to the action callback's `custom` on a reported item."""
+    valid = Report.objects.filter(job=job, invalidated_at__isnull=True)
+    history = report_history(job)
+    if not history:
+        return {}
+    count = len(history) if len(history) < REPORT_HISTORY_LIMIT else valid.count()
+    custom: dict[str, Any] = {"reportHistory": history, "reportCount": count}
+    if reason:
+        custom["reason"] = reason
+    return custom
+
+
+def report_history(job: Job, limit: int = REPORT_HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """`custom.reportHistory` of the action callback: the newest `limit` valid reports."""
     out = []
     rows = Report.objects.filter(job=job, invalidated_at__isnull=True).order_by(
-        "-reported_at", "-created_at"
+        "-reported_at", "-created_at", "-id"
     )
-    for r in rows.values_list("reason", "reporter_id", "reporter_type_id"):
+    for r in rows.values_list("reason", "reporter_id", "reporter_type_id")[:limit]:
         entry: dict[str, Any] = {"reporter": {"id": r[1], "typeId": r[2]}}
         if r[0]:
             entry["reason"] = r[0]
@@ -264,15 +294,35 @@ def _commit(
     now = timezone.now()
     item = job_item(job)
     reason = d.reason.strip()
+    components = _execute(job, user, d, checked, item, reason)
+    close = True
+    if d.ignore:
+        components.append({"type": DecisionType.IGNORE})
+        _ignore_callback(job, review_settings["review"]["ignoreCallbackUrl"])
+    if d.appeal is not None:
+        components.append(_appeal(job, d.appeal, review_settings["appeals"]))
+    if checked.ncmec_user is not None:
+        components.append(_enqueue_ncmec(job, item, checked.ncmec_user))
+    if checked.move_target is not None:
+        component, close = _move(job, checked.move_target, now)
+        components.append(component)
+    components = [wire(c) for c in components]
+    record = record_decision(job, user, components, reason, d.note.strip(), now)
+    if close:
+        close_job(job, now)
+    if checked.on_item:
+        clear_other_reports(job, user, checked.on_item, reason, now)
+    return record
+
+
+def _execute(
+    job: Job, user: User, d: DecisionInput, checked: _Checked, item: ItemRef, reason: str
+) -> list[dict[str, Any]]:
+    """Run the decision's actions (one execute_actions call: one execution event, so one
+    strike per user); their components, with the execution ids."""
     components: list[dict[str, Any]] = []
-    # Actions: one execute_actions call (one execution event, so one strike per user).
     requests: list[ActionRequest] = []
-    history = report_history(job) if checked.on_item else []
-    custom_extra: dict[str, Any] = {}
-    if history:
-        custom_extra = {"reportHistory": history}
-        if reason:
-            custom_extra["reason"] = reason
+    custom_extra = _report_custom(job, reason) if checked.on_item else {}
     for choice in checked.on_item:
         requests.append(_request(choice, item, user, d, reason, custom_extra, job.submission_id))
         components.append(_component(choice, item, related=False))
@@ -286,38 +336,24 @@ def _commit(
         raise DecisionRefusedError(f"{e.title}: {e.detail}", "actions") from e
     for component, execution in zip(components, executions, strict=False):
         component["executionIds"] = [str(execution.pk)]
-    close = True
-    if d.ignore:
-        components.append({"type": DecisionType.IGNORE})
-        url = review_settings["review"]["ignoreCallbackUrl"]
-        if url:
-            data = job.submission.data if job.submission is not None else {}
-            create_delivery(
-                DeliveryEvent.IGNORE,
-                url,
-                {},
-                {"id": job.item_id, "typeId": job.item_type_id, "data": data},
-            )
-    if d.appeal is not None:
-        components.append(_appeal(job, d.appeal, review_settings["appeals"]))
-    if checked.ncmec_user is not None:
-        call = BuiltinCall(
-            builtins.NCMEC, item, job.submission_id, checked.ncmec_user, ExecutionSource.REVIEW, ()
-        )
-        builtin(builtins.NCMEC).handler(call)
-        components.append(
-            {"type": DecisionType.NCMEC, "itemRef": item, "userRef": checked.ncmec_user}
-        )
-    if checked.move_target is not None:
-        component, close = _move(job, checked.move_target, now)
-        components.append(component)
-    components = [wire(c) for c in components]
-    record = record_decision(job, user, components, reason, d.note.strip(), now)
-    if close:
-        close_job(job, now)
-    if checked.on_item:
-        clear_other_reports(job, user, checked.on_item, reason, now)
-    return record
+    return components
+
+
+def _ignore_callback(job: Job, url: str | None) -> None:
+    if not url:
+        return
+    data = job.submission.data if job.submission is not None else {}
+    create_delivery(
+        DeliveryEvent.IGNORE, url, {}, {"id": job.item_id, "typeId": job.item_type_id, "data": data}
+    )
+
+
+def _enqueue_ncmec(job: Job, item: ItemRef, ncmec_user: ItemRef) -> dict[str, Any]:
+    call = BuiltinCall(
+        builtins.NCMEC, item, job.submission_id, ncmec_user, ExecutionSource.REVIEW, ()
+    )
+    builtin(builtins.NCMEC).handler(call)
+    return {"type": DecisionType.NCMEC, "itemRef": item, "userRef": ncmec_user}
 
 
 def _component(choice: ActionChoice, item: ItemRef, related: bool) -> dict[str, Any]:
@@ -370,7 +406,7 @@ def _appeal(job: Job, outcome: str, appeals_settings: dict[str, Any]) -> dict[st
     return {"type": kind, "appealIds": appeal_ids}
 
 
-def _move(job: Job, target: Queue, now: Any) -> tuple[dict[str, Any], bool]:
+def _move(job: Job, target: Queue, now: datetime) -> tuple[dict[str, Any], bool]:
     """Move the job (same id, reports, comments and creation time; routing is not re-run).
     If the item already waits in the target queue, the job merges into that one and closes.
     Returns the component and whether the job closes."""
@@ -393,10 +429,12 @@ def _move(job: Job, target: Queue, now: Any) -> tuple[dict[str, Any], bool]:
     if twin is not None:
         Report.objects.filter(job=job).update(job=twin)
         job.appeals.update(job=twin)
+        signal = max(twin.priority - twin.report_count, job.priority - job.report_count)
         twin.report_count += job.report_count
+        twin.priority = signal + twin.report_count
         twin.policy_ids = list(dict.fromkeys([*twin.policy_ids, *job.policy_ids]))
         twin.updated_at = now
-        twin.save(update_fields=["report_count", "policy_ids", "updated_at"])
+        twin.save(update_fields=["report_count", "priority", "policy_ids", "updated_at"])
         component["mergedInto"] = str(twin.pk)
         return component, True
     job.queue = target

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from coop.accounts.models import User
 from coop.catalog.models import Action, Policy
+from coop.core.enums import DecisionSource
 from coop.core.items import ItemRef
 from coop.review.audit import DecisionFilters
 from coop.review.decisions import ActionChoice, DecisionInput
@@ -43,6 +44,11 @@ class DecisionFilterForm(forms.Form):
     policy = forms.ChoiceField(label="Policy", required=False)
     queue = forms.ChoiceField(label="Queue", required=False)
     reviewer = forms.ChoiceField(label="Reviewer", required=False)
+    source = forms.ChoiceField(
+        label="Source",
+        required=False,
+        choices=[("", "Any source"), *((s.value, s.label) for s in DecisionSource)],
+    )
     start = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -90,6 +96,7 @@ class DecisionFilterForm(forms.Form):
             policy_ids=[d["policy"]] if d.get("policy") else [],
             queue_ids=[d["queue"]] if d.get("queue") else [],
             reviewer_ids=[int(d["reviewer"])] if d.get("reviewer") else [],
+            sources=[d["source"]] if d.get("source") else [],
             start=at(d.get("start")),
             end=at(d.get("end"), 1),  # the end day is included
             viewer=viewer,

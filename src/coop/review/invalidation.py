@@ -60,8 +60,9 @@ def invalidate_reporter(
         closed = 0
         for j in jobs:
             valid = Report.objects.filter(job=j, invalidated_at__isnull=True).count()
+            j.priority += valid - j.report_count  # priority = signal score + report count
             j.report_count, j.updated_at = valid, now
-            j.save(update_fields=["report_count", "updated_at"])
+            j.save(update_fields=["report_count", "priority", "updated_at"])
             if valid == 0 and j.source == "REPORT":
                 component = {
                     "type": DecisionType.INVALIDATED,

@@ -11,7 +11,15 @@ from django.db import models
 from django.utils import timezone
 
 from coop.catalog.models import ID_LENGTH, ConfigObject
-from coop.core.enums import ClearDisposition, ClearScope, JobKind, JobSource, JobStatus, QueueOrder
+from coop.core.enums import (
+    ClearDisposition,
+    ClearScope,
+    DecisionSource,
+    JobKind,
+    JobSource,
+    JobStatus,
+    QueueOrder,
+)
 from coop.core.enums import DecisionType as DecisionType
 
 
@@ -216,7 +224,9 @@ class Decision(models.Model):
     `components` is the full list `[{"type", "actionIds"?, "policyIds"?, "itemRef"?, ...}]`;
     `types`, `action_ids` and `policy_ids` repeat what it holds, flat, for filtering. The
     queue is kept by id (no foreign key): the record outlives a deleted queue. `reviewer` is
-    None for automatic closes.
+    None for automatic closes. `source` says where it was taken: REVIEW for decisions on jobs;
+    API (and later BULK, INVESTIGATION...) for manual actions taken outside a job, which have
+    no job, no queue and whose `reviewer` is the acting user when known.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -243,6 +253,9 @@ class Decision(models.Model):
         db_index=False,
     )
     reviewer_email = models.EmailField(blank=True)
+    source = models.CharField(
+        max_length=16, choices=DecisionSource.choices, default=DecisionSource.REVIEW
+    )
     types = ArrayField(models.CharField(max_length=20), default=list)
     action_ids = ArrayField(models.CharField(max_length=ID_LENGTH), default=list, blank=True)
     policy_ids = ArrayField(models.CharField(max_length=ID_LENGTH), default=list, blank=True)
@@ -258,6 +271,7 @@ class Decision(models.Model):
             models.Index(fields=["job", "-created_at"], name="decision_job"),
             models.Index(fields=["queue_id", "-created_at"], name="decision_queue"),
             models.Index(fields=["reviewer", "-created_at"], name="decision_reviewer"),
+            models.Index(fields=["source", "-created_at"], name="decision_source"),
             GinIndex(fields=["types"], name="decision_types"),
             GinIndex(fields=["action_ids"], name="decision_actions"),
             GinIndex(fields=["policy_ids"], name="decision_policies"),

@@ -60,10 +60,11 @@ def job_page(
     *,
     error: DecisionRefusedError | None = None,
     posted: QueryDict | None = None,
+    reports_page: int | str | None = 1,
 ) -> dict[str, Any]:
     """The template context of the job page for `user` (who may view the job: callers check
     visibility.may_view_job). `error` and `posted`: a refused decision, shown re-filled."""
-    ctx = job_context(job, user)
+    ctx = job_context(job, user, reports_page)
     names = present.Names.load()
     pending = job.status == JobStatus.PENDING
     manager = user.has_permission(Permission.EDIT_MRT_QUEUES)

@@ -70,8 +70,10 @@ def route_and_enqueue(
     *,
     appeal: bool = False,
     report: Report | None = None,
+    signal_score: float = 0.0,
 ) -> Job:
-    """Create (or merge into) the routed job of `item`. Call inside the caller's transaction.
+    """Create (or merge into) the routed job of `item` (`signal_score`: see
+    services.enqueue_for_review). Call inside the caller's transaction.
 
     A report with `csam: true` is not routed (api.md): it goes to the NCMEC queue, or, when none
     is configured, is held in the default queue, where its job is visible only to users with
@@ -81,7 +83,9 @@ def route_and_enqueue(
         choice = RoutingChoice(_child_safety_queue(), None)
     else:
         choice = choose_queue(item, source, policy_ids, appeal)
-    job = enqueue_for_review(item, choice.queue, source, policy_ids, report=report)
+    job = enqueue_for_review(
+        item, choice.queue, source, policy_ids, report=report, signal_score=signal_score
+    )
     RoutingDecision.objects.create(
         kind=RoutingKind.APPEAL if appeal else RoutingKind.ROUTING,
         job_id=job.pk,

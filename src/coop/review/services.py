@@ -25,14 +25,18 @@ from coop.review.models import (
 # One statement, race-safe: the partial unique index one_pending_job_per_item_and_queue decides
 # between insert and merge. On merge the job keeps its id and created_at (so its FIFO position);
 # policy ids are unioned in first-seen order; the latest submission becomes the job's data.
+# PRIORITY (review.md): priority = signal score + report count, where the signal score is the
+# highest one given for the job so far (so priority - report_count is the signal score).
 _UPSERT_JOB = """
 INSERT INTO review_job AS j (
     id, queue_id, kind, status, item_id, item_type_id, submission_id, source, policy_ids,
     report_count, priority, created_at, updated_at
-) VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s::varchar[], %s, 0, %s, %s)
+) VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s::varchar[], %s, %s, %s, %s)
 ON CONFLICT (queue_id, item_type_id, item_id, kind) WHERE status = 'PENDING'
 DO UPDATE SET
     report_count = j.report_count + EXCLUDED.report_count,
+    priority = GREATEST(j.priority - j.report_count, EXCLUDED.priority - EXCLUDED.report_count)
+        + j.report_count + EXCLUDED.report_count,
     policy_ids = ARRAY(
         SELECT p FROM unnest(j.policy_ids || EXCLUDED.policy_ids) WITH ORDINALITY AS t(p, n)
         GROUP BY p ORDER BY min(n)
@@ -57,8 +61,12 @@ def enqueue_for_review(
     source: JobSource,
     policy_ids: list[str],
     report: Report | None = None,
+    signal_score: float = 0.0,
 ) -> Job:
     """Create the item's pending job in `queue`, or merge into the one that exists.
+
+    `signal_score`: the score the enqueuing signals gave (PRIORITY queues order by it plus
+    the report count; the highest score given for the job is kept).
 
     `item` is the submission holding the item's latest data, or only its reference when Coop
     has no data for it (e.g. an author sent to review). A `report` (unsaved) is attached to
@@ -81,6 +89,7 @@ def enqueue_for_review(
                 source,
                 list(dict.fromkeys(policy_ids)),
                 1 if report is not None else 0,
+                signal_score + (1 if report is not None else 0),
                 now,
                 now,
             ],

@@ -13,6 +13,6 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/comments", jobs.job_comment, name="job-comment"),
     path("jobs/<uuid:job_id>/invalidate", jobs.job_invalidate, name="job-invalidate"),
     path("decisions", decisions.decisions, name="decisions"),
-    path("decisions.csv", decisions.decisions_export, name="decisions-csv"),
-    path("decisions/skips.csv", decisions.skips_export, name="skips-csv"),
+    path("decisions.csv", decisions.decisions_csv, name="decisions-csv"),
+    path("decisions/skips.csv", decisions.skips_csv, name="skips-csv"),
 ]

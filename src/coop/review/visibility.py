@@ -8,9 +8,10 @@ Child-safety confidentiality
     A job is *child-safety* when its kind is NCMEC, or it sits in the NCMEC queue, or one of its
     reports was sent with `csam: true`. A decision (or a skip) is child-safety when it was taken
     on a child-safety job, in the NCMEC queue (its queue at the time), on an NCMEC-kind job, or
-    when it enqueued to NCMEC. Child-safety queues, jobs, decisions and skips exist only for
-    users with VIEW_CHILD_SAFETY_DATA: the other users neither list, count, claim, open,
-    preview, decide, comment, move into, nor export them.
+    when it enqueued to NCMEC (a reviewer's Enqueue to NCMEC, or a manual `coop.ncmec` action
+    such as one run through the actions API). Child-safety queues, jobs, decisions and skips
+    exist only for users with VIEW_CHILD_SAFETY_DATA: the other users neither list, count,
+    claim, open, preview, decide, comment, move into, nor export them.
 
 Working, viewing, previewing (for what is not hidden by the rule above)
     - work a queue (claim, decide, skip, invalidate): an active user with EDIT_MRT_QUEUES, or
@@ -26,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
+from coop.catalog import builtins
 from coop.catalog.org_settings import ncmec_queue_id
 from coop.review.models import Decision, DecisionType, Job, JobKind, Queue, Report, Skip
 
@@ -166,6 +168,7 @@ def visible_decisions(user: User | None, decisions: QuerySet[Decision]) -> Query
     q = (
         Q(job_kind=JobKind.NCMEC)
         | Q(types__contains=[DecisionType.NCMEC])
+        | Q(action_ids__contains=[builtins.NCMEC])
         | Q(job__kind=JobKind.NCMEC)
         | Q(_csam_reports("job_id"))
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from coop.accounts.access import require_permission
 from coop.accounts.permissions import Permission
-from coop.review.audit import decisions_csv, recent_decisions, skips_csv
+from coop.review.audit import Export, decisions_export, recent_decisions, skips_export
 from coop.review.forms import DecisionFilterForm
 from coop.review.views import present
 
@@ -43,7 +44,10 @@ def decisions(request: HttpRequest) -> HttpResponse:
     return render(request, "review/decisions.html", context)
 
 
-def _csv(lines, filename: str) -> StreamingHttpResponse:
+def _csv(request: HttpRequest, export: Export, filename: str) -> StreamingHttpResponse:
+    """Stream the export: under ASGI with the asynchronous iterator (Django would read a
+    synchronous one whole before sending anything), else with the synchronous one."""
+    lines = export.alines() if isinstance(request, ASGIRequest) else export.lines()
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
@@ -51,12 +55,12 @@ def _csv(lines, filename: str) -> StreamingHttpResponse:
 
 
 @require_permission(Permission.VIEW_MRT_DATA)
-def decisions_export(request: HttpRequest) -> StreamingHttpResponse:
+def decisions_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters = DecisionFilterForm(request.GET).filters(request.user)
-    return _csv(decisions_csv(filters), "decisions.csv")
+    return _csv(request, decisions_export(filters), "decisions.csv")
 
 
 @require_permission(Permission.VIEW_MRT_DATA)
-def skips_export(request: HttpRequest) -> StreamingHttpResponse:
+def skips_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters = DecisionFilterForm(request.GET).filters(request.user)
-    return _csv(skips_csv(filters), "skips.csv")
+    return _csv(request, skips_export(filters), "skips.csv")

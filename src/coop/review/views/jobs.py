@@ -14,7 +14,7 @@ from django.urls import reverse
 from coop.accounts.access import forbidden, is_htmx, require_permission
 from coop.accounts.permissions import Permission
 from coop.core.items import ItemRef
-from coop.review.claims import holds_lease
+from coop.review.claims import claim_next, holds_lease
 from coop.review.comments import CommentRefusedError, add_comment, comments_for
 from coop.review.decisions import decide
 from coop.review.errors import AlreadyDecidedError, DecisionRefusedError
@@ -24,7 +24,7 @@ from coop.review.items import related_target
 from coop.review.models import Job, JobStatus, Queue
 from coop.review.presenter import job_page
 from coop.review.skips import may_skip, skip
-from coop.review.visibility import may_view_job, may_work_job
+from coop.review.visibility import may_view_job, may_work_job, may_work_queue
 
 
 def _get_job(job_id: uuid.UUID) -> Job:
@@ -41,7 +41,8 @@ def render_job(
     posted: QueryDict | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    context = job_page(job, request.user, error=error, posted=posted)
+    page = request.GET.get("reports", 1)  # the report history's page
+    context = job_page(job, request.user, error=error, posted=posted, reports_page=page)
     return render(request, "review/job.html", context, status=status)
 
 
@@ -87,7 +88,7 @@ def job_decide(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         job.refresh_from_db()
         return render_job(request, job, error=refused, posted=request.POST, status=422)
     messages.success(request, f"Decision recorded on {job.item_type_id}/{job.item_id}.")
-    return redirect(reverse("queue-review", args=[next_queue]))
+    return _next_job(request, next_queue)
 
 
 @require_permission(Permission.VIEW_MRT, methods=("POST",))
@@ -98,7 +99,18 @@ def job_skip(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     if job.status == JobStatus.PENDING and holds_lease(job, request.user):
         skip(job, request.user)
         messages.info(request, f"Skipped {job.item_type_id}/{job.item_id}.")
-    return redirect(reverse("queue-review", args=[_next_queue(request, job)]))
+    return _next_job(request, _next_queue(request, job))
+
+
+def _next_job(request: HttpRequest, queue_id: str) -> HttpResponse:
+    """After a decision or a skip (a POST), the next job loads at once (review.md): it is
+    claimed here and shown; with nothing left, the queue's page says so."""
+    queue = Queue.objects.filter(pk=queue_id).first()
+    if queue is not None and may_work_queue(request.user, queue):
+        job = claim_next(queue, request.user)
+        if job is not None:
+            return redirect(reverse("job", args=[job.pk]))
+    return redirect(reverse("queue-review", args=[queue_id]))
 
 
 @require_permission(Permission.VIEW_MRT, methods=("POST",))

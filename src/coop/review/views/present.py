@@ -19,8 +19,6 @@ from coop.catalog.models import ItemType
 from coop.core.media import media_kind
 from coop.ingest.models import ItemSubmission
 
-TEXT_TYPES = {"STRING", "ID", "POLICY_ID", "EMAIL_ADDRESS", "IP_ADDRESS", "GEOHASH"}
-
 
 @dataclass
 class Value:
@@ -56,43 +54,58 @@ def investigation_url(item_id: str, type_id: str) -> str | None:
     return f"{base}?{urlencode({'id': item_id, 'type': type_id})}"
 
 
+MEDIA_TYPES = ("IMAGE", "VIDEO", "MEDIA", "AUDIO", "URL")
+
+
 def value(field_type: str, raw: Any) -> Value:
     """One scalar value of a field of type `field_type`."""
     if raw is None or raw == "":
         return Value("empty")
-    if field_type in ("IMAGE", "VIDEO", "MEDIA", "AUDIO", "URL"):
-        url = raw.get("url") if isinstance(raw, dict) else raw
-        if not isinstance(url, str):
-            return Value("json", _json(raw))
-        safe = safe_media_url(url)
-        if safe is None:
-            return Value("text", url)  # shown, never linked
-        if field_type == "MEDIA":
-            field_type = "VIDEO" if media_kind(safe) == "VIDEO" else "IMAGE"
-        if field_type == "IMAGE":
-            return Value("image", url=safe)
-        if field_type == "VIDEO":
-            return Value("video", url=safe)
-        return Value("link", text=url, url=safe)
+    if field_type in MEDIA_TYPES:
+        return _media(field_type, raw)
     if field_type == "RELATED_ITEM":
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
-            item_id, type_id = str(raw["id"]), str(raw.get("typeId", ""))
-            url = investigation_url(item_id, type_id)
-            return Value("item", text=f"{type_id}/{item_id}", url=url)
-        return Value("json", _json(raw))
+        return _related_item(raw)
     if field_type == "NUMBER" and isinstance(raw, int | float) and not isinstance(raw, bool):
         return Value("number", text=f"{raw:,}" if isinstance(raw, int) else f"{raw:,.6g}")
     if field_type == "BOOLEAN" and isinstance(raw, bool):
         return Value("boolean", text="Yes" if raw else "No")
     if field_type == "DATETIME" and isinstance(raw, str):
-        try:
-            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return Value("text", raw)
-        return Value("datetime", text=raw, when=when)
+        return _datetime(raw)
     if isinstance(raw, str):
         return Value("text", raw)
     return Value("json", _json(raw))
+
+
+def _media(field_type: str, raw: Any) -> Value:
+    url = raw.get("url") if isinstance(raw, dict) else raw
+    if not isinstance(url, str):
+        return Value("json", _json(raw))
+    safe = safe_media_url(url)
+    if safe is None:
+        return Value("text", url)  # shown, never linked
+    if field_type == "MEDIA":
+        field_type = "VIDEO" if media_kind(safe) == "VIDEO" else "IMAGE"
+    if field_type == "IMAGE":
+        return Value("image", url=safe)
+    if field_type == "VIDEO":
+        return Value("video", url=safe)
+    return Value("link", text=url, url=safe)
+
+
+def _related_item(raw: Any) -> Value:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
+        item_id, type_id = str(raw["id"]), str(raw.get("typeId", ""))
+        url = investigation_url(item_id, type_id)
+        return Value("item", text=f"{type_id}/{item_id}", url=url)
+    return Value("json", _json(raw))
+
+
+def _datetime(raw: str) -> Value:
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return Value("text", raw)
+    return Value("datetime", text=raw, when=when)
 
 
 def rows(fields: list[dict[str, Any]], data: dict[str, Any]) -> list[Row]:

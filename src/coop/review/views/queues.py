@@ -52,10 +52,28 @@ def queue_preview(request: HttpRequest, queue_id: str) -> HttpResponse:
 
 @require_permission(Permission.VIEW_MRT, methods=("GET", "HEAD", "POST"))
 def queue_review(request: HttpRequest, queue_id: str) -> HttpResponse:
-    """Start Reviewing: the job the reviewer holds in the queue, else the next one claimed."""
+    """Start Reviewing. Only a POST claims (the job the reviewer holds in the queue, else the
+    next one); a GET shows the job they already hold, or a page whose button POSTs."""
     queue = get_object_or_404(Queue, pk=queue_id)
     if not may_work_queue(request.user, queue):
         return forbidden(request)
+    if request.method == "POST":
+        return claim_and_show(request, queue)
+    held = claims.held_job(queue, request.user)
+    if held is not None:
+        return redirect(reverse("job", args=[held.pk]))
+    pending = claims.pending_count(queue, request.user)
+    claimable = claims.claimable_count(queue, request.user)
+    if not claimable:  # the calm empty page, as after the last job
+        context = {"queue": queue, "waiting": pending}  # jobs other reviewers hold now
+        return render(request, "review/queue_empty.html", context)
+    context = {"queue": queue, "pending": pending, "waiting": pending - claimable}
+    return render(request, "review/queue_start.html", context)
+
+
+def claim_and_show(request: HttpRequest, queue: Queue) -> HttpResponse:
+    """Claim the next job of `queue` for the user (in a POST) and show it; the calm empty
+    page when nothing is left for them. Callers check `may_work_queue`."""
     job = claims.claim_next(queue, request.user)
     if job is None:
         waiting = claims.pending_count(queue, request.user)  # jobs other reviewers hold now
