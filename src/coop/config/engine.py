@@ -270,9 +270,12 @@ def _move_jobs(queue_id: str) -> None:
         if twin is not None:
             Report.objects.filter(job=job).update(job=twin)
             Appeal.objects.filter(job=job).update(job=twin)
+            # priority = highest signal score + report count (coop.review.services)
+            score = max(twin.priority - twin.report_count, job.priority - job.report_count)
             twin.report_count += job.report_count
+            twin.priority = score + twin.report_count
             twin.updated_at = now
-            twin.save(update_fields=["report_count", "updated_at"])
+            twin.save(update_fields=["report_count", "priority", "updated_at"])
             job.status, job.closed_at = JobStatus.INVALIDATED, now
             job.save(update_fields=["status", "closed_at"])
     Job.objects.filter(queue=queue).update(queue=target, updated_at=now)

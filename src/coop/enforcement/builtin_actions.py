@@ -24,6 +24,7 @@ class BuiltinCall:
     user: ItemRef | None  # the user it concerns: the item itself if a USER, else its author
     source: str  # ExecutionSource
     policy_ids: tuple[str, ...]
+    signal_score: float = 0.0  # the firing rules' signal score (PRIORITY review queues)
 
 
 @dataclass(frozen=True, slots=True)

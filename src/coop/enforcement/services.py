@@ -72,6 +72,8 @@ class ActionRequest:
     # The execution event the request belongs to: each event adds at most one strike per
     # user. None: the whole execute_actions call is one event (a decision, an API call).
     event: str | None = None
+    # The score the rules' signals gave the item (built-ins that enqueue jobs use it).
+    signal_score: float = 0.0
 
 
 class ActionError(Exception):
@@ -448,6 +450,7 @@ def _builtin(item: _Prepared, execution: ActionExecution) -> None:
             user=item.user,
             source=request.source,
             policy_ids=tuple(request.policy_ids),
+            signal_score=request.signal_score,
         )
     )
 

@@ -7,7 +7,7 @@ from coop.core.items import ItemRef
 from coop.enforcement.builtin_actions import BuiltinCall, register_builtin
 from coop.enforcement.models import ExecutionSource
 from coop.ingest.models import ItemSubmission
-from coop.ingest.store import history_of
+from coop.ingest.store import latest_for
 from coop.review.models import JobSource
 from coop.review.routing import route_and_enqueue
 
@@ -20,12 +20,17 @@ JOB_SOURCES = {
 
 def review_item(call: BuiltinCall) -> None:
     target = _review_target(call.item, call.submission_id)
-    route_and_enqueue(target, _job_source(call), list(call.policy_ids))
+    route_and_enqueue(
+        target, _job_source(call), list(call.policy_ids), signal_score=call.signal_score
+    )
 
 
 def review_author(call: BuiltinCall) -> None:
     assert call.user is not None  # registered with needs_user
-    route_and_enqueue(_review_target(call.user, None), _job_source(call), list(call.policy_ids))
+    target = _review_target(call.user, None)
+    route_and_enqueue(
+        target, _job_source(call), list(call.policy_ids), signal_score=call.signal_score
+    )
 
 
 def register() -> None:
@@ -38,9 +43,10 @@ def _job_source(call: BuiltinCall) -> JobSource:
 
 
 def _review_target(item: ItemRef, submission_id: int | None) -> ItemSubmission | ItemRef:
-    """The submission with the item's latest data, or only its reference when Coop has none."""
-    if submission_id is None:
-        submission_id = history_of(item).values_list("id", flat=True).first()
-    if submission_id is None:
-        return item
-    return ItemSubmission(pk=submission_id, item_id=item.item_id, item_type_id=item.item_type_id)
+    """The submission with the item's latest data (routing rules read its fields), or only
+    its reference when Coop has none."""
+    if submission_id is not None:
+        submission = ItemSubmission.objects.filter(pk=submission_id).first()
+    else:
+        submission = latest_for(item)
+    return submission if submission is not None else item

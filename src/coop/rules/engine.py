@@ -129,12 +129,15 @@ def action_requests(submission: ItemSubmission, outcomes: list[RuleOutcome]) -> 
     come from the first of those rules that gives any.
     """
     by_action: dict[str, tuple[list[LoadedRule], dict[str, Any]]] = {}
+    scores: dict[str, float] = {}
     for outcome in outcomes:
         if not outcome.fires:
             continue
+        assert outcome.result is not None  # it fired
         for action_id, parameters in outcome.rule.actions:
             rules, chosen = by_action.setdefault(action_id, ([], {}))
             rules.append(outcome.rule)
+            scores[action_id] = max(scores.get(action_id, 0.0), outcome.result.signal_score)
             if not chosen and parameters:
                 chosen.update(parameters)
     item = ItemRef(submission.item_id, submission.item_type_id)
@@ -153,6 +156,7 @@ def action_requests(submission: ItemSubmission, outcomes: list[RuleOutcome]) -> 
                 submission_id=submission.pk,
                 idempotency_key=rule_idempotency_key(submission.pk, refs, action_id),
                 event=f"submission:{submission.pk}",
+                signal_score=scores[action_id],
             )
         )
     return requests

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -224,6 +224,28 @@ class ConditionResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form for the execution log: the tree with each node's outcome."""
         return self.root.to_dict()
+
+    @property
+    def signal_score(self) -> float:
+        """The highest numeric score of the passing signal leaves (0 when none has one): what
+        PRIORITY review queues order by, with the report count (review.md)."""
+        return max(_passing_scores(self.root), default=0.0)
+
+
+def _passing_scores(node: NodeResult) -> Iterator[float]:
+    if isinstance(node, SetResult):
+        for child in node.children:
+            yield from _passing_scores(child)
+        return
+    score = node.score
+    if (
+        node.outcome is Outcome.PASSED
+        and node.leaf.signal is not None
+        and isinstance(score, int | float)
+        and not isinstance(score, bool)
+        and math.isfinite(score)
+    ):
+        yield float(score)
 
 
 def _loggable(value: object) -> object:
