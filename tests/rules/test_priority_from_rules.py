@@ -26,7 +26,10 @@ routingRules:
     name: Everything to triage
     itemTypes: [post]
     queue: triage
-    condition: {any: [{input: {field: text}, comparator: IS_NOT_PROVIDED}, {input: {field: text}, signal: TEXT_MATCHING_CONTAINS_TEXT, values: [win]}]}
+    condition:
+      any:
+        - {input: {field: text}, comparator: IS_NOT_PROVIDED}
+        - {input: {field: text}, signal: TEXT_MATCHING_CONTAINS_TEXT, values: [win]}
 rules:
   - id: looks-like-spam
     name: Looks like spam
