@@ -15,7 +15,8 @@ BUILTIN_ROW_MIGRATIONS = [
 @pytest.fixture(autouse=True)
 def _builtin_rows(request):
     """Transactional tests flush Django's tables after each test: put the built-in rows back,
-    and empty the task queue, whose tables Django's flush does not know."""
+    and empty the task queue, whose tables Django's flush does not know (jobs, the periodic
+    defers and the workers that real `coop worker` processes registered)."""
     if not {"transactional_db", "live_server"} & set(request.fixturenames):
         marker = request.node.get_closest_marker("django_db")
         if not (marker and marker.kwargs.get("transaction")):
@@ -26,7 +27,10 @@ def _builtin_rows(request):
         getattr(importlib.import_module(module), function)(apps, None)
     yield
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
+            " CASCADE"
+        )
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ import pytest
 
 from coop.bench.harness import free_port
 from enforcement.receiver import Receiver
-from rules.test_crash import FAST_RECOVERY, stop, wait_until
+from processes import FAST_RECOVERY, stop, wait_for_health, wait_until
 from rules.test_engine import CONFIG
 
 pytestmark = pytest.mark.slow
@@ -203,7 +203,7 @@ def test_database_restart_under_load(database, tmp_path):
 
         clients = [threading.Thread(target=platform, args=(n,)) for n in range(CLIENTS)]
         try:
-            wait_until(_healthy(base_url, web), 60, "coop web did not answer")
+            wait_for_health(base_url, web)
             for thread in clients:
                 thread.start()
             wait_until(lambda: answered(202) >= 20, 60, "no items acknowledged before the stop")
@@ -273,14 +273,3 @@ def test_database_restart_under_load(database, tmp_path):
                     stop(process)
         assert web.returncode == 0
         assert worker.returncode == 0
-
-
-def _healthy(base_url: str, web: subprocess.Popen):
-    def healthy() -> bool:
-        assert web.poll() is None, f"coop web exited with {web.returncode}"
-        try:
-            return httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return healthy

@@ -10,12 +10,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
-import httpx
 import pytest
 from django.db import connection, transaction
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from coop.accounts.services import active_signing_key, create_api_key
 from coop.bench.harness import free_port
@@ -25,34 +22,13 @@ from coop.enforcement.models import DeliveryEvent, DeliveryStatus
 from coop.enforcement.services import create_delivery
 from coop.ingest.models import ItemSubmission
 from enforcement.receiver import Receiver, Reply
+from processes import database_url_for_tests, wait_for_health, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_worker_rows():
-    """A worker registers itself and defers periodic tasks; the flush does not empty those."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM procrastinate_periodic_defers")
-        cursor.execute("DELETE FROM procrastinate_workers")
-
-
 def _env() -> dict[str, str]:
-    url = make_conninfo(
-        **{
-            **conninfo_to_dict(os.environ["DATABASE_URL"]),
-            "dbname": connection.settings_dict["NAME"],
-        }
-    )
-    return {**os.environ, "DATABASE_URL": url}
-
-
-def _wait_until(condition, seconds: float, message: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.05)
+    return {**os.environ, "DATABASE_URL": database_url_for_tests()}
 
 
 def _refuses_connections(port: int) -> bool:
@@ -108,16 +84,7 @@ def test_web_finishes_an_upload_in_flight_on_sigterm():
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert web.poll() is None, "coop web exited"
-            assert time.monotonic() < deadline, "coop web did not answer"
-            time.sleep(0.2)
+        wait_for_health(f"http://127.0.0.1:{port}", web)
 
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(
@@ -137,7 +104,7 @@ def test_web_finishes_an_upload_in_flight_on_sigterm():
             sock.sendall(body[: len(body) // 2])
 
             web.send_signal(signal.SIGTERM)
-            _wait_until(lambda: _refuses_connections(port), 30, "still accepting connections")
+            wait_until(lambda: _refuses_connections(port), 30, "still accepting connections")
             assert web.poll() is None, "exited with a request in flight"
 
             sock.sendall(body[len(body) // 2 :])
@@ -179,10 +146,10 @@ def test_worker_finishes_a_task_in_flight_on_sigterm():
         )
         try:
             assert receiver.arrived.wait(60), "the worker never sent the delivery"
-            _wait_until(_worker_listens, 30, "the worker never listened for new jobs")
+            wait_until(_worker_listens, 30, "the worker never listened for new jobs")
             worker.send_signal(signal.SIGTERM)
             # A stopping worker closes its LISTEN connection before it waits for its tasks.
-            _wait_until(lambda: not _worker_listens(), 30, "the worker did not start stopping")
+            wait_until(lambda: not _worker_listens(), 30, "the worker did not start stopping")
             assert worker.poll() is None, "exited with a task in flight"
             hold.set()
             assert worker.wait(timeout=60) == 0

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from coop.bench.harness import free_port
+from processes import wait_for_health, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -97,27 +98,6 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path):
     assert _postmaster_pid(tmp_path / "pg") is None
 
 
-def _wait_for_health(base_url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None, f"exited with {process.returncode} before it answered"
-        assert time.monotonic() < deadline, "web server did not answer"
-        time.sleep(0.2)
-
-
-def _wait_until(condition, seconds: float, message: str) -> None:
-    """Poll `condition` until it holds, failing after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
-
-
 def _alive(process: psutil.Process) -> bool:
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -146,7 +126,7 @@ def _start_serve(data_dir) -> tuple[subprocess.Popen, str]:
         start_new_session=True,  # its own process group, as in a terminal
     )
     base_url = f"http://127.0.0.1:{port}"
-    _wait_for_health(base_url, serve)
+    wait_for_health(base_url, serve)
     return serve, base_url
 
 
@@ -165,7 +145,7 @@ def test_serve_restarted_after_kill_9_stops_the_server_it_inherited(tmp_path):
         for process in crashed:
             process.kill()
         first.wait(timeout=30)
-        _wait_until(
+        wait_until(
             lambda: not any(_alive(p) for p in crashed), 30, "crashed processes still running"
         )
         assert _alive(postmaster), "the scenario needs the first run's server left running"
@@ -179,12 +159,12 @@ def test_serve_restarted_after_kill_9_stops_the_server_it_inherited(tmp_path):
         for serve in (first, second):
             if serve is not None and serve.poll() is None:
                 os.killpg(serve.pid, signal.SIGKILL)
-    _wait_until(
+    wait_until(
         lambda: not any(_alive(p) for p in postgres),
         30,
         "PostgreSQL from the first run was left running",
     )
-    _wait_until(lambda: not any(_alive(p) for p in second_group), 30, "a process of serve was left")
+    wait_until(lambda: not any(_alive(p) for p in second_group), 30, "a process of serve was left")
     assert _postmaster_pid(pgdata) is None
     assert not [
         p.pid
@@ -198,9 +178,7 @@ def test_users_that_died_are_forgotten_and_reused_pids_are_not_taken_for_them(tm
 
     (tmp_path / "PG_VERSION").write_text("18\n")
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])
-    _wait_until(
-        lambda: psutil.Process(zombie.pid).status() == psutil.STATUS_ZOMBIE, 30, "no zombie"
-    )
+    wait_until(lambda: psutil.Process(zombie.pid).status() == psutil.STATUS_ZOMBIE, 30, "no zombie")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     me = psutil.Process()
@@ -236,7 +214,7 @@ def test_serve_stopped_while_it_prepares_stops_the_server_too(tmp_path):
                 "--prepare" in child.cmdline() for child in psutil.Process(serve.pid).children()
             )
 
-        _wait_until(preparing, 60, "serve never started preparing")
+        wait_until(preparing, 60, "serve never started preparing")
         postmaster = psutil.Process(_postmaster_pid(tmp_path / "pg"))
         group = _group(serve.pid)
         serve.send_signal(signal.SIGTERM)
@@ -244,5 +222,5 @@ def test_serve_stopped_while_it_prepares_stops_the_server_too(tmp_path):
     finally:
         if serve.poll() is None:
             os.killpg(serve.pid, signal.SIGKILL)
-    _wait_until(lambda: not _alive(postmaster), 30, "PostgreSQL was left running")
-    _wait_until(lambda: not any(_alive(p) for p in group), 30, "a process of serve was left")
+    wait_until(lambda: not _alive(postmaster), 30, "PostgreSQL was left running")
+    wait_until(lambda: not any(_alive(p) for p in group), 30, "a process of serve was left")

@@ -19,7 +19,7 @@ from django.db import connection
 from coop.accounts.services import create_api_key
 from coop.bench.harness import free_port
 from coop.ingest.models import ItemSubmission
-from rules.test_crash import database_url_for_tests, start_worker, stop, wait_until
+from processes import database_url_for_tests, start_worker, stop, wait_for_health, wait_until
 from rules.test_engine import CONFIG, apply
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -28,15 +28,6 @@ CLIENTS = 8  # platform threads posting at once
 ITEMS_PER_REQUEST = 10
 MAX_REQUESTS_PER_CLIENT = 100  # bounds the load even if the kill never came
 ACKNOWLEDGED_BEFORE_KILL = 20
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_worker_rows():
-    """Workers register themselves and their periodic defers; the flush does not empty those."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM procrastinate_periodic_defers")
-        cursor.execute("DELETE FROM procrastinate_workers")
 
 
 @dataclass
@@ -56,17 +47,6 @@ def start_web(port: int) -> subprocess.Popen:
         env=env,
         start_new_session=True,
     )
-
-
-def wait_for_health(base_url: str, web: subprocess.Popen) -> None:
-    def healthy() -> bool:
-        assert web.poll() is None, f"coop web exited with {web.returncode}"
-        try:
-            return httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(healthy, 60, "coop web did not answer")
 
 
 def batch(name: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from django.db import connection
 
 from coop.accounts.services import active_signing_key
 from coop.catalog.models import Action, ItemType, Policy
@@ -15,19 +14,6 @@ from coop.ingest.models import ItemSubmission
 from enforcement.receiver import Receiver
 
 SECRET_ENV = "SECRET_TEST_WEBHOOK_TOKEN"
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_tasks(request):
-    """Transactional tests commit tasks (and the crash test runs a real worker); the flush
-    between tests does not empty procrastinate's tables, so leave them as they were."""
-    yield
-    marker = request.node.get_closest_marker("django_db")
-    if marker and marker.kwargs.get("transaction"):
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_periodic_defers")
-            cursor.execute("DELETE FROM procrastinate_jobs")
-            cursor.execute("DELETE FROM procrastinate_workers")
 
 
 @pytest.fixture

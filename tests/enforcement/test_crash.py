@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from coop.enforcement.models import Delivery, DeliveryEvent, DeliveryStatus
 from coop.enforcement.services import create_delivery
 from enforcement.receiver import Reply
-from rules.test_crash import start_worker, stop, wait_until
+from processes import start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

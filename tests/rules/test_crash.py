@@ -2,75 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from psycopg.conninfo import make_conninfo
 
 from coop.enforcement.models import ActionExecution, Delivery
 from coop.ingest.models import ItemSubmission
 from coop.rules.models import RuleExecution
 from coop.rules.tasks import evaluate_submissions
 from coop.tasks import housekeeping_cron
+from processes import FAST_RECOVERY, database_url_for_tests, start_worker, stop, wait_until
 from rules.test_engine import AUTHOR, CONFIG, apply, submit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-# A worker that recovers quickly: housekeeping every second, workers silent for 2 s are dead.
-FAST_RECOVERY = {
-    "COOP_HOUSEKEEPING_SECONDS": "1",
-    "COOP_WORKER_HEARTBEAT_SECONDS": "0.5",
-    "COOP_STALLED_WORKER_SECONDS": "2",
-}
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_worker_rows():
-    """Workers register themselves and their periodic defers; the flush does not empty those."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM procrastinate_periodic_defers")
-        cursor.execute("DELETE FROM procrastinate_workers")
-
-
-def database_url_for_tests() -> str:
-    return make_conninfo(os.environ["DATABASE_URL"], dbname=connection.settings_dict["NAME"])
-
-
-def start_worker(database_url: str | None = None, **settings: str) -> subprocess.Popen:
-    """A real `coop worker` process (its own session, so that a kill reaches only it)."""
-    env = {**os.environ, "DATABASE_URL": database_url or database_url_for_tests(), **settings}
-    return subprocess.Popen(
-        [sys.executable, "-m", "coop", "worker", "--concurrency", "1"],
-        env=env,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM and wait (a coop process stops gracefully); SIGKILL if it does not."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_until(condition, seconds: float, message: str) -> None:
-    """Poll `condition` until it holds, failing after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
 
 
 def job_status() -> str | None:
