@@ -47,6 +47,7 @@ class LoadedRule:
     condition: CompiledCondition | None
     # Why the rule cannot be evaluated under the current configuration (logged as ERRORED).
     problem: str | None
+    signals: frozenset[str] = frozenset()  # the signals its condition uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +144,11 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
         loaded = _load_rule(rule, catalog, provider)
         for type_id in rule.item_types:
             by_type.setdefault(type_id, []).append(loaded)
-        if loaded.condition is not None and IMAGE_HASH_SIGNALS & signals_in(
-            parse_condition(rule.condition)[0]
-        ):
+        if IMAGE_HASH_SIGNALS & loaded.signals:
             hashed_types.update(rule.item_types)
     routing: dict[str, list[LoadedRoutingRule]] = {kind: [] for kind in RoutingKind.values}
     for routing_rule in RoutingRule.objects.order_by("kind", "position"):
-        condition, problem = _compile(
+        condition, problem, _ = _compile(
             routing_rule.condition, routing_rule.item_types, catalog, provider, RuleKind.ROUTING
         )
         routing[routing_rule.kind].append(
@@ -179,21 +178,22 @@ def _compile(
     provider: DatabaseSignalProvider,
     kind: RuleKind,
     automated: bool = False,
-) -> tuple[CompiledCondition | None, str | None]:
-    """The compiled condition, or why it cannot run under the current configuration.
+) -> tuple[CompiledCondition | None, str | None, frozenset[str]]:
+    """The compiled condition (and the signals it uses), or why it cannot run under the
+    current configuration.
 
     Saving refuses invalid conditions; this catches a configuration that changed under a rule
     (the rule then evaluates as ERRORED with this reason in its log).
     """
     errors = validate_condition(data, catalog, item_types, rule_kind=kind, automated=automated)
     if errors:
-        return None, "; ".join(f"{e.path}: {e.message}" for e in errors)
+        return None, "; ".join(f"{e.path}: {e.message}" for e in errors), frozenset()
     tree, _ = parse_condition(data)
-    return compile_condition(tree, provider), None
+    return compile_condition(tree, provider), None, frozenset(signals_in(tree))
 
 
 def _load_rule(rule: Rule, catalog: CatalogView, provider: DatabaseSignalProvider) -> LoadedRule:
-    condition, problem = _compile(
+    condition, problem, signals = _compile(
         rule.condition,
         rule.item_types,
         catalog,
@@ -212,6 +212,7 @@ def _load_rule(rule: Rule, catalog: CatalogView, provider: DatabaseSignalProvide
         max_daily_actions=rule.max_daily_actions,
         condition=condition,
         problem=problem,
+        signals=signals,
     )
 
 
