@@ -52,13 +52,15 @@ def effective_wellness(user: User | None, defaults: Wellness | None = None) -> W
     if user is None or not user.is_authenticated:
         return defaults
     return Wellness(
-        blur_level=_override(user.wellness_blur_level, defaults.blur_level),
-        color_scheme=ColorScheme(_override(user.wellness_color_scheme, defaults.color_scheme)),
-        mute_video=_override(user.wellness_mute_video, defaults.mute_video),
+        blur_level=personal_or_default(user.wellness_blur_level, defaults.blur_level),
+        color_scheme=ColorScheme(
+            personal_or_default(user.wellness_color_scheme, defaults.color_scheme)
+        ),
+        mute_video=personal_or_default(user.wellness_mute_video, defaults.mute_video),
     )
 
 
-def _override(personal, default):
+def personal_or_default(personal, default):
     """A personal value, unless it is None ("use organisation default")."""
     return default if personal is None else personal
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from coop.accounts.models import ColorScheme, User
-from coop.accounts.wellness import STRONGEST, Wellness
+from coop.accounts.wellness import STRONGEST, Wellness, personal_or_default
 from coop.catalog.org_settings import org_settings
 from coop.config.schema import ConfigError
 from coop.config.services import SaveResult, save_object
@@ -22,11 +22,6 @@ CONFIG_FIELDS = {
     "wellness.muteVideo": "mute_video",
 }
 MUTE_CHOICES = (("on", "Muted"), ("off", "Sound on"))
-
-
-def _override(personal, default):
-    """A personal value, unless it is None ("use organisation default")."""
-    return default if personal is None else personal
 
 
 def save_org_wellness(wellness: Wellness, *, user: User) -> SaveResult:
@@ -85,8 +80,8 @@ class PersonalWellnessForm(forms.Form):
     @classmethod
     def initial_for(cls, user: User) -> dict:
         return {
-            "blur_level": _override(user.wellness_blur_level, USE_DEFAULT),
-            "color_scheme": _override(user.wellness_color_scheme, USE_DEFAULT),
+            "blur_level": personal_or_default(user.wellness_blur_level, USE_DEFAULT),
+            "color_scheme": personal_or_default(user.wellness_color_scheme, USE_DEFAULT),
             "mute_video": {None: USE_DEFAULT, True: "on", False: "off"}[user.wellness_mute_video],
         }
 
