@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import socket
 import statistics
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -59,6 +61,15 @@ def machine() -> dict:
         "platform": platform.platform(),
         "database": "embedded PostgreSQL" if settings.EMBEDDED_DATABASE else "DATABASE_URL",
     }
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux), else the peak so far."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return pages * resource.getpagesize() / 2**20
 
 
 def percentile(samples: list[float], q: float) -> float:

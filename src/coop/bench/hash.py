@@ -13,15 +13,13 @@ image: milliseconds to decode and hash a 1-megapixel JPEG.
 from __future__ import annotations
 
 import io
-import resource
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from coop.bench.harness import Result, percentile
+from coop.bench.harness import Result, percentile, rss_mb
 from coop.signals.hashing import HashIndex, brute_force, hash_image
 from coop.signals.hashing.pdq import decode_image
 
@@ -32,15 +30,6 @@ DISTANCE = 31
 QUERIES = 2_000
 RECALL_SAMPLE = 300
 IMAGE_REPEATS = 20
-
-
-def rss_mb() -> float:
-    """Resident memory now (Linux), else the peak so far."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return pages * resource.getpagesize() / 2**20
 
 
 def flip(rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import gc
 import json
 import random
-import resource
 import statistics
 import time
 from pathlib import Path
 
-from coop.bench.harness import Result, percentile
+from coop.bench.harness import Result, percentile, rss_mb
 from coop.signals.text import Mode, TextBank
 
 BANK_SIZE = 10_000
@@ -74,15 +73,6 @@ def texts(positives: list[dict], negatives: list[dict], rng: random.Random, n: i
         rng.shuffle(parts)
         out.append(" ".join(parts)[:TEXT_BYTES])
     return out
-
-
-def rss_mb() -> float:
-    """Resident memory now (Linux), else the peak so far."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return pages * resource.getpagesize() / 2**20
 
 
 def linearity(matcher) -> float:
