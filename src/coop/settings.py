@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "coop.rules",
     "coop.ingest",
     "coop.enforcement",
+    "coop.integrations",
     "coop.review",
     "coop.childsafety",
     "coop.api",
@@ -284,3 +285,6 @@ COOP_HOUSEKEEPING_SECONDS = env_int("COOP_HOUSEKEEPING_SECONDS", 60)
 COOP_WORKER_HEARTBEAT_SECONDS = float(env("COOP_WORKER_HEARTBEAT_SECONDS", "10"))
 COOP_STALLED_WORKER_SECONDS = float(env("COOP_STALLED_WORKER_SECONDS", "30"))
 COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS", "30"))
+# Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else
+# files them with NCMEC's test environment.
+NCMEC_ENV = env("NCMEC_ENV", "test")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from coop.core.enums import NcmecStatus
+from coop.core.enums import NcmecReportStatus, NcmecStatus
 
 
 class NcmecRequest(models.Model):
@@ -41,3 +42,39 @@ class NcmecRequest(models.Model):
 
     def __str__(self) -> str:
         return f"NCMEC {self.user_type_id}/{self.user_id} ({self.status})"
+
+
+class NcmecReport(models.Model):
+    """One CyberTip report for one user: the reviewer's draft and its submission's progress.
+
+    The worker's state machine (coop.childsafety.submission) advances `step` and records each
+    step it completes in NcmecReportStep; a failure leaves `status=FAILED` at the failed step,
+    and Retry resumes there.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.CharField(max_length=255)
+    user_type_id = models.CharField(max_length=64)
+    job = models.ForeignKey(
+        "review.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    draft = models.JSONField(help_text="The ReportDraft (coop.childsafety.drafts) as JSON")
+    status = models.CharField(
+        max_length=10, choices=NcmecReportStatus.choices, default=NcmecReportStatus.QUEUED
+    )
+    step = models.CharField(max_length=32, blank=True, help_text="The next or failed step")
+    is_test = models.BooleanField(help_text="Filed with NCMEC's test environment")
+    report_id = models.CharField(max_length=64, blank=True, help_text="NCMEC's report id")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user_type_id", "user_id"])]
+
+    def __str__(self) -> str:
+        return f"NCMEC report {self.report_id or self.id} ({self.status})"

@@ -209,6 +209,75 @@ class NcmecStatus(Choices):
     PENDING = "PENDING"
 
 
+class NcmecReportStatus(Choices):
+    """A CyberTip report's life in the worker's state machine (review.md, NCMEC)."""
+
+    QUEUED = "QUEUED"  # waiting for the worker
+    RUNNING = "RUNNING"
+    SUBMITTED = "SUBMITTED"  # `/finish` accepted (preservation may still be pending)
+    FAILED = "FAILED"  # stopped at `step`; Retry resumes there
+
+
+class IncidentType(Choices):
+    """The eight CyberTip incident types, as NCMEC spells them on the wire."""
+
+    CHILD_PORNOGRAPHY = (
+        "Child Pornography (possession, manufacture, and distribution)",
+        "Child pornography (possession, manufacture, and distribution)",
+    )
+    CHILD_SEX_TRAFFICKING = "Child Sex Trafficking", "Child sex trafficking"
+    CHILD_SEX_TOURISM = "Child Sex Tourism", "Child sex tourism"
+    CHILD_SEXUAL_MOLESTATION = "Child Sexual Molestation", "Child sexual molestation"
+    MISLEADING_DOMAIN_NAME = "Misleading Domain Name", "Misleading domain name"
+    MISLEADING_WORDS_OR_IMAGES = (
+        "Misleading Words or Digital Images on the Internet",
+        "Misleading words or digital images on the Internet",
+    )
+    ONLINE_ENTICEMENT = (
+        "Online Enticement of Children for Sexual Acts",
+        "Online enticement of children for sexual acts",
+    )
+    UNSOLICITED_OBSCENE_MATERIAL = (
+        "Unsolicited Obscene Material Sent to a Child",
+        "Unsolicited obscene material sent to a child",
+    )
+
+
+class IndustryClassification(Choices):
+    """The industry categorisation of a reported file (A1, A2, B1, B2)."""
+
+    A1 = "A1", "A1: prepubescent, sex act"
+    A2 = "A2", "A2: prepubescent, lascivious exhibition"
+    B1 = "B1", "B1: pubescent, sex act"
+    B2 = "B2", "B2: pubescent, lascivious exhibition"
+
+
+class FileAnnotation(Choices):
+    """CyberTip file annotations; the value is the XML element name."""
+
+    ANIME_DRAWING_VIRTUAL_HENTAI = "animeDrawingVirtualHentai", "Anime, drawing or virtual hentai"
+    POTENTIAL_MEME = "potentialMeme", "Potential meme"
+    VIRAL = "viral", "Viral"
+    POSSIBLE_SELF_PRODUCTION = "possibleSelfProduction", "Possible self-production"
+    PHYSICAL_HARM = "physicalHarm", "Physical harm"
+    VIOLENCE_GORE = "violenceGore", "Violence or gore"
+    BESTIALITY = "bestiality", "Bestiality"
+    LIVE_STREAMING = "liveStreaming", "Live streaming"
+    INFANT = "infant", "Infant"
+    GENERATIVE_AI = "generativeAi", "Generative AI"
+
+
+class InternetDetailType(Choices):
+    WEB_PAGE = "WEB_PAGE"
+    EMAIL = "EMAIL"
+    NEWSGROUP = "NEWSGROUP"
+    CHAT_IM = "CHAT_IM", "Chat / instant messaging"
+    ONLINE_GAMING = "ONLINE_GAMING"
+    CELL_PHONE = "CELL_PHONE"
+    NON_INTERNET = "NON_INTERNET"
+    PEER_TO_PEER = "PEER_TO_PEER", "Peer to peer"
+
+
 class ColorScheme(Choices):
     NONE = "NONE", "Full colour"
     GRAYSCALE = "GRAYSCALE", "Grayscale"

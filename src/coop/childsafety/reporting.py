@@ -1,0 +1,26 @@
+"""Filing a CyberTip report: the one entry point the NCMEC job view calls."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from coop.childsafety.drafts import ReportDraft
+from coop.childsafety.models import NcmecReport
+
+
+def ncmec_is_test() -> bool:
+    """Reports go to NCMEC's test environment unless NCMEC_ENV is exactly `production`."""
+    return settings.NCMEC_ENV != "production"
+
+
+def start_report(draft: ReportDraft, reviewer, job=None) -> NcmecReport:
+    """Store the report the reviewer decided on, for the worker to file. Call inside the
+    transaction that closes the job."""
+    return NcmecReport.objects.create(
+        user_id=draft.user.item_id,
+        user_type_id=draft.user.item_type_id,
+        job=job,
+        reviewer=reviewer,
+        draft=draft.to_json(),
+        is_test=ncmec_is_test(),
+    )

@@ -1,0 +1,1 @@
+"""External Hasher-Matcher-Actioner (HMA) support, used when `HMA_SERVICE_URL` is set."""
