@@ -7,8 +7,6 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import coop.core.enums
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -42,7 +40,7 @@ class Migration(migrations.Migration):
                             ("SUBMITTED", "Submitted"),
                             ("FAILED", "Failed"),
                         ],
-                        default=coop.core.enums.NcmecReportStatus["QUEUED"],
+                        default="QUEUED",
                         max_length=10,
                     ),
                 ),
