@@ -16,6 +16,12 @@ from django.db.models import Subquery
 from coop.catalog.models import OrgSettings
 
 
+class OrganizationSettings(TypedDict):
+    name: str
+    website: str | None
+    onCallEmail: str | None  # where operational alerts go (failed NCMEC reports, rule alarms)
+
+
 class AppealSettings(TypedDict):
     enabled: bool
     callbackUrl: str | None
@@ -48,6 +54,7 @@ class PartialItemsSettings(TypedDict):
 
 
 class Settings(TypedDict):
+    organization: OrganizationSettings
     appeals: AppealSettings
     review: ReviewSettings
     strikes: StrikeSettings
@@ -56,6 +63,7 @@ class Settings(TypedDict):
 
 
 DEFAULTS: Settings = {
+    "organization": {"name": "Coop", "website": None, "onCallEmail": None},
     "appeals": {"enabled": False, "callbackUrl": None, "headers": {}, "body": {}},
     "review": {
         "requirePolicyForDecisions": False,

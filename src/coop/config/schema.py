@@ -502,6 +502,10 @@ def settings_block(checks: dict[str, Check], defaults: dict[str, Any]) -> tuple[
 
 
 SETTINGS: Spec = {
+    "organization": settings_block(
+        {"name": name, "website": nullable(url), "onCallEmail": nullable(_email)},
+        SETTINGS_DEFAULTS["organization"],
+    ),
     "appeals": settings_block(
         {
             "enabled": boolean,

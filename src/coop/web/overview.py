@@ -8,12 +8,10 @@ from django.utils import timezone
 
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
-from coop.catalog.org_settings import stored_data
+from coop.catalog.org_settings import org_settings
 from coop.childsafety.models import NcmecRequest, NcmecStatus
 from coop.ingest.models import ItemSubmission
 from coop.review.queues import pending_counts
-
-DEFAULT_ORGANISATION_NAME = "Coop"
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,7 @@ class Overview:
 
 
 def organisation_name() -> str:
-    data = stored_data()
-    return (data.get("organization") or {}).get("name") or DEFAULT_ORGANISATION_NAME
+    return org_settings()["organization"]["name"]
 
 
 def overview_for(user) -> Overview:
