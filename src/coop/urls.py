@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("coop.enforcement.urls")),
     path("", include("coop.web.urls")),
     path("", include("coop.review.urls")),
+    path("", include("coop.childsafety.urls")),
 ]
