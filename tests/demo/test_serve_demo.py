@@ -60,7 +60,10 @@ def _sign_in(base: str, email: str, password: str) -> httpx.Client:
 
 def test_serve_demo_runs_everything_and_stops_cleanly(tmp_path):
     port, platform_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # As an operator runs it: no test-only settings (the suite allows calls to 127.0.0.1).
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COOP_FETCH_ALLOW_PRIVATE")
+    }
     env["COOP_DATA_DIR"] = str(tmp_path)
     serve = subprocess.Popen(
         [sys.executable, "-m", "coop", "serve", "--demo", "--port", str(port),

@@ -12,7 +12,7 @@ import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from coop.cli import PREPARE, run_children
 
@@ -40,6 +40,11 @@ class Command(BaseCommand):
         parser.add_argument(PREPARE, type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args, host: str, port: int, demo: bool = False, **options):
+        if demo and settings.PRODUCTION:
+            raise CommandError(
+                "--demo is a development setup (fake platform, sample data, calls to 127.0.0.1) "
+                "and is refused with COOP_ENV=production"
+            )
         call_command("migrate", interactive=False, verbosity=0)
         if demo:
             demo_children = self._demo(host, port, options.get("demo_platform_port"))
@@ -47,12 +52,15 @@ class Command(BaseCommand):
             self._first_admin()
             demo_children = []
         coop = [sys.executable, "-m", "coop"]
+        # The demo's platform (webhooks, media) runs on 127.0.0.1, which Coop refuses to call
+        # unless told otherwise; the demo is a development setup, so it says so.
+        local_calls = {"COOP_FETCH_ALLOW_PRIVATE": "1"} if demo else {}
         plan = {
             # Children inherit DATABASE_URL: the supervising process owns the embedded
             # server, if any, and stops it when it exits after them.
             "children": [
-                ([*coop, "web", "--host", host, "--port", str(port)], {}),
-                ([*coop, "worker"], {}),
+                ([*coop, "web", "--host", host, "--port", str(port)], local_calls),
+                ([*coop, "worker"], local_calls),
                 *demo_children,
             ],
             "message": f"Coop is running at http://{host}:{port}/  (Ctrl-C to stop)",
