@@ -74,6 +74,13 @@ REPORT_REASONS = {
 }
 
 
+# Harmless images the fake platform serves (coop/demo/media); the known ones are in the
+# demo's hash bank, so posting them enqueues their author to NCMEC review.
+DEFAULT_MEDIA_URL = "http://127.0.0.1:8001/media/"
+PHOTOS = ["park.png", "city.png", "beach.png", "garden.png"]
+KNOWN_IMAGES = ["demo-known.png", "demo-known-edited.jpg"]
+
+
 def _ref(item: dict) -> dict:
     return {"id": item["id"], "typeId": item["typeId"]}
 
@@ -81,7 +88,10 @@ def _ref(item: dict) -> dict:
 class Generator:
     """Deterministic sample data; remembers what it generated so reports name real items."""
 
-    def __init__(self, seed: int = 7, start: datetime | None = None) -> None:
+    def __init__(
+        self, seed: int = 7, start: datetime | None = None, media_url: str = DEFAULT_MEDIA_URL
+    ) -> None:
+        self.media_url = media_url.rstrip("/") + "/"
         self.random = random.Random(seed)
         self.now = start or datetime.now(UTC)
         self.users: list[dict] = []
@@ -138,6 +148,11 @@ class Generator:
             if r.random() < 0.3:
                 data["location"] = r.choice(CAMPUS_GEOHASHES + OTHER_GEOHASHES)
         data["likes"] = r.randint(0, 300)
+        photo = r.random()
+        if photo < 0.04:  # the known image of the demo's hash bank (or an edited copy of it)
+            data["images"] = [self.media_url + r.choice(KNOWN_IMAGES)]
+        elif photo < 0.25:
+            data["images"] = [self.media_url + r.choice(PHOTOS)]
         item = {"id": self._next("post"), "typeId": "post", "data": data}
         if roll < 0.18:
             self.flagged.append(item)
@@ -251,12 +266,20 @@ class Generator:
 
 
 class Feeder:
-    def __init__(self, base_url: str, api_key: str, *, seed: int = 7, interval: float = 4.0):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        seed: int = 7,
+        interval: float = 4.0,
+        media_url: str = DEFAULT_MEDIA_URL,
+    ):
         self.base_url = base_url.rstrip("/")
         self.client = httpx.Client(
             base_url=self.base_url, headers={"X-API-KEY": api_key}, timeout=30
         )
-        self.generator = Generator(seed)
+        self.generator = Generator(seed, media_url=media_url)
         self.interval = interval
         self.stop = threading.Event()
         self.sent = 0
@@ -313,11 +336,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", required=True, help="Coop's base URL")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--interval", type=float, default=4.0, help="seconds between sends")
+    parser.add_argument(
+        "--media-url", default=DEFAULT_MEDIA_URL, help="where the fake platform serves images"
+    )
     args = parser.parse_args(argv)
     api_key = os.environ.get(API_KEY_ENV)
     if not api_key:
         sys.exit(f"{API_KEY_ENV} is not set")
-    feeder = Feeder(args.url, api_key, seed=args.seed, interval=args.interval)
+    feeder = Feeder(
+        args.url, api_key, seed=args.seed, interval=args.interval, media_url=args.media_url
+    )
     signal.signal(signal.SIGTERM, lambda signum, frame: feeder.stop.set())
     signal.signal(signal.SIGINT, lambda signum, frame: feeder.stop.set())
     feeder.run()

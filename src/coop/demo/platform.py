@@ -3,7 +3,8 @@
 A plain `http.server` (no Django): `python -m coop.demo.platform --port 8001`, with the
 verification keys (public PEMs, a JSON list) in the environment variable
 COOP_DEMO_PUBLIC_PEMS. Every POST, to any path, is recorded and answered 200. `GET /` shows the
-received webhooks, newest first, and refreshes itself; `GET /webhooks.json` lists them as JSON.
+received webhooks, newest first, and refreshes itself; `GET /webhooks.json` lists them as JSON;
+`GET /media/NAME` serves the demo's harmless images, which the sample posts link to.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import sys
 import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -138,6 +141,21 @@ def render_page(log: WebhookLog) -> str:
     )
 
 
+MEDIA_PREFIX = "/media/"
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
+
+
+@cache
+def demo_media() -> dict[str, bytes]:
+    """The demo's harmless images (coop/demo/media), by file name, as the platform's media."""
+    folder = resources.files("coop.demo").joinpath("media")
+    return {
+        entry.name: entry.read_bytes()
+        for entry in folder.iterdir()
+        if entry.name.rsplit(".", 1)[-1] in MEDIA_TYPES
+    }
+
+
 def make_server(host: str, port: int, pems: list[str]) -> ThreadingHTTPServer:
     """A server (not yet serving) with its `WebhookLog` as `server.log`."""
     keys = load_keys(pems)
@@ -173,6 +191,9 @@ def make_server(host: str, port: int, pems: list[str]) -> ThreadingHTTPServer:
             elif path == "/webhooks.json":
                 data = [asdict(hook) for hook in log.newest_first()]
                 self._send(200, "application/json", json.dumps(data).encode())
+            elif path.startswith(MEDIA_PREFIX) and path[len(MEDIA_PREFIX) :] in demo_media():
+                name = path[len(MEDIA_PREFIX) :]
+                self._send(200, MEDIA_TYPES[name.rsplit(".", 1)[1]], demo_media()[name])
             else:
                 self._send(404, "text/plain; charset=utf-8", b"not found")
 

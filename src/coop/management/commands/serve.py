@@ -118,7 +118,14 @@ class Command(BaseCommand):
                 {platform.PEMS_ENV: json.dumps(demo.public_pems)},
             ),
             (
-                [*python, "coop.demo.feeder", "--url", f"http://{local}:{port}"],
+                [
+                    *python,
+                    "coop.demo.feeder",
+                    "--url",
+                    f"http://{local}:{port}",
+                    "--media-url",
+                    f"{platform_url}/media/",
+                ],
                 {feeder.API_KEY_ENV: demo.api_key},
             ),
         ]
