@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "coop.ingest",
     "coop.enforcement",
     "coop.integrations",
+    "coop.sso",
     "coop.review",
     "coop.childsafety",
     "coop.api",
