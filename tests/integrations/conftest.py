@@ -84,14 +84,14 @@ def public_pem(db):
 
 @pytest.fixture
 def http_signal(request, public_pem, monkeypatch):
-    monkeypatch.setenv("SECRET_MODEL_TOKEN", "model-token")
+    monkeypatch.setenv("SECRET_MODEL_TOKEN", "Bearer model-token")
     fake = FakeHttpSignal(public_pem, {"Authorization": "Bearer model-token", "X-Team": "ts"})
     yield from _fake(request, fake)
 
 
 @pytest.fixture
 def partial_items(request, public_pem, monkeypatch):
-    monkeypatch.setenv("SECRET_PLATFORM_TOKEN", "platform-token")
+    monkeypatch.setenv("SECRET_PLATFORM_TOKEN", "Bearer platform-token")
     fake = FakePartialItems(public_pem, {"Authorization": "Bearer platform-token"})
     yield from _fake(request, fake)
 

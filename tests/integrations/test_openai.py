@@ -23,22 +23,26 @@ rules:
     itemTypes: [post]
     condition:
       any:
-        - {{input: {{field: text}}, signal: OPEN_AI_HATE_TEXT_MODEL, comparator: GREATER_THAN, threshold: {threshold}}}
-        - {{input: {{field: text}}, signal: OPEN_AI_VIOLENCE_TEXT_MODEL, comparator: GREATER_THAN, threshold: {threshold}}}
+        - {{input: {{field: text}}, signal: OPEN_AI_HATE_TEXT_MODEL,
+           comparator: GREATER_THAN, threshold: {threshold}}}
+        - {{input: {{field: text}}, signal: OPEN_AI_VIOLENCE_TEXT_MODEL,
+           comparator: GREATER_THAN, threshold: {threshold}}}
   - id: self-harm
     name: Self-harm
     status: BACKGROUND
     itemTypes: [post]
     condition:
       all:
-        - {{input: {{field: text}}, signal: OPEN_AI_SELF_HARM_INTENT_TEXT_MODEL, comparator: GREATER_THAN, threshold: {threshold}}}
+        - {{input: {{field: text}}, signal: OPEN_AI_SELF_HARM_INTENT_TEXT_MODEL,
+           comparator: GREATER_THAN, threshold: {threshold}}}
   - id: pictures
     name: Pictures
     status: BACKGROUND
     itemTypes: [post]
     condition:
       all:
-        - {{input: ANY_IMAGE, signal: OPEN_AI_SEXUAL_IMAGE_MODEL, comparator: GREATER_THAN, threshold: {threshold}}}
+        - {{input: ANY_IMAGE, signal: OPEN_AI_SEXUAL_IMAGE_MODEL,
+           comparator: GREATER_THAN, threshold: {threshold}}}
 """
 
 
@@ -94,7 +98,9 @@ def test_a_refused_key_is_errored_and_becomes_the_integrations_last_error(
     assert len(openai.requests) == 1
     assert logged(again)["hate"].outcome == "ERRORED"
     row = IntegrationStatus.objects.get(key="openai")
-    assert row.last_error_permanent and "HTTP 401" in row.last_error and row.failing
+    assert row.last_error_permanent
+    assert "HTTP 401" in row.last_error
+    assert row.failing
 
 
 def test_429_is_retried_then_answered(db, api, openai):
@@ -116,7 +122,8 @@ def test_429_for_ever_is_errored_within_the_evaluation_budget(db, api, openai, s
     execution = logged(sid)["hate"]
     assert execution.outcome == "ERRORED"
     error = leaves(execution)[0]["error"]
-    assert "OpenAI answered HTTP 429" in error and "time budget (1.5 s)" in error
+    assert "OpenAI answered HTTP 429" in error
+    assert "time budget (1.5 s)" in error
     assert len(openai.requests) >= 3
     assert elapsed < 4  # one budget for the item, however many rules ask
     # The other rules of the item were evaluated (and errored for the same reason).
@@ -137,8 +144,9 @@ def test_a_malformed_answer_is_errored_with_the_reason(db, api, openai):
     openai.script = [Reply(200, body=b"<html>gateway</html>"), Reply(200, body={"results": []})]
     first = api.submit("p1", text="one")
     second = api.submit("p2", text="two")
-    assert "OpenAI sent an answer Coop cannot read: not JSON" in (
-        leaves(logged(first)["hate"])[0]["error"]
+    assert (
+        "OpenAI sent an answer Coop cannot read: not JSON"
+        in (leaves(logged(first)["hate"])[0]["error"])
     )
     assert "no results" in leaves(logged(second)["hate"])[0]["error"]
 
