@@ -9,6 +9,7 @@ from integrations.fakes import Reply
 
 
 def setup(http_signal, *, output: str = "NUMBER", extra: str = "") -> None:
+    compare = ", comparator: GREATER_THAN, threshold: 0.8" if output == "NUMBER" else ""
     configure(f"""
 integrations:
   httpSignals:
@@ -23,21 +24,13 @@ rules:
     status: BACKGROUND
     itemTypes: [post]
     condition:
-      all:
-        - {
-        "{input: FULL_ITEM, signal: HTTP_SIGNAL, subcategory: toxicity"
-        + (", comparator: GREATER_THAN, threshold: 0.8}" if output == "NUMBER" else "}")
-    }
+      all: [{{input: FULL_ITEM, signal: HTTP_SIGNAL, subcategory: toxicity{compare}}}]
   - id: toxic-author
     name: Toxic author
     status: BACKGROUND
     itemTypes: [post]
     condition:
-      all:
-        - {
-        "{input: AUTHOR, signal: HTTP_SIGNAL, subcategory: toxicity"
-        + (", comparator: GREATER_THAN, threshold: 0.8}" if output == "NUMBER" else "}")
-    }
+      all: [{{input: AUTHOR, signal: HTTP_SIGNAL, subcategory: toxicity{compare}}}]
 """)
 
 

@@ -350,11 +350,13 @@ def _fresh(
 def _send_with_retries(integration: Integration, request: Request, scope: _Scope) -> Answer:
     """The first answer that is not worth retrying, or SignalUnavailable once the budget is
     used up (the message says what the last attempt got)."""
-    attempts = 0
+    attempts, problem = 0, ""
     while True:
         left = scope.deadline - time.monotonic()
         if left <= 0:
-            _give_up(integration, scope, attempts, "no attempt could be made")
+            message = f"{integration.label}: {_over_budget(scope)}"
+            status.record(integration.key, message)
+            raise SignalUnavailable(message)
         attempts += 1
         timeout = min(integration.limits.timeout, left)
         retry_after: float | None = None
@@ -365,7 +367,9 @@ def _send_with_retries(integration: Integration, request: Request, scope: _Scope
             status.record(integration.key, message)
             raise SignalUnavailable(message) from None
         except httpx.TimeoutException:
-            problem = f"timed out after {timeout:.3g} s"
+            # An attempt cut short by the budget says less than the full ones before it.
+            if not problem or timeout >= integration.limits.timeout:
+                problem = f"timed out after {timeout:.3g} s"
         except httpx.TransportError as exc:
             if _refused_address(exc):
                 message = f"{integration.label}: {_refused_address(exc)}"
