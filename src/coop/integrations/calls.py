@@ -88,6 +88,7 @@ class Request:
     url: str
     headers: dict[str, str]
     content: bytes
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
 
 @dataclass(frozen=True)
@@ -326,8 +327,8 @@ def _fresh(
         slot.release()
     if answer.status in AUTH_FAILURES:
         message = (
-            f"{integration.label} refused the credentials (HTTP {answer.status}): check the "
-            "API key or headers in Settings → Integrations"
+            f"{integration.label} refused the credentials (HTTP {answer.status}): check its "
+            "API key or headers"
         )
         with _state.lock:
             _state.refused[refused_key] = (time.monotonic() + AUTH_RETRY_SECONDS, message)
@@ -421,8 +422,10 @@ def _send(request: Request, timeout: float) -> Answer:
         received = bytearray()
         for chunk in response.iter_bytes():
             received += chunk
-            if len(received) > MAX_ANSWER_BYTES:
-                raise SignalUnavailable(f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
+            if len(received) > request.max_answer_bytes:
+                raise SignalUnavailable(
+                    f"the answer is larger than {request.max_answer_bytes} bytes"
+                )
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("the answer took longer than the timeout")
         return Answer(response.status_code, response.headers, bytes(received))
