@@ -123,7 +123,7 @@ def test_429_for_ever_is_errored_within_the_evaluation_budget(db, api, openai, s
     assert execution.outcome == "ERRORED"
     error = leaves(execution)[0]["error"]
     assert "OpenAI answered HTTP 429" in error
-    assert "time budget (1.5 s)" in error
+    assert "time budget (1.5 s, COOP_EVALUATION_BUDGET_MS)" in error
     assert len(openai.requests) >= 3
     assert elapsed < 4  # one budget for the item, however many rules ask
     # The other rules of the item were evaluated (and errored for the same reason).

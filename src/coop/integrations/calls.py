@@ -108,7 +108,7 @@ class Answer:
 @dataclass
 class _Scope:
     deadline: float
-    budget: float
+    budget: str  # "the evaluation's time budget (10 s, COOP_EVALUATION_BUDGET_MS)"
     results: dict[Hashable, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,11 +121,15 @@ def budget_seconds() -> float:
 
 
 @contextmanager
-def evaluation_scope(budget: float | None = None) -> Iterator[None]:
-    """The evaluation of one item: its calls share answers and one time budget. A call made
+def evaluation_scope(budget: float | None = None, name: str | None = None) -> Iterator[None]:
+    """The evaluation of one item: its calls share answers and one time budget, `budget`
+    seconds (COOP_EVALUATION_BUDGET_MS unless given), which messages call `name`. A call made
     outside any scope gets a budget of its own."""
-    seconds = budget_seconds() if budget is None else budget
-    token = _scope.set(_Scope(time.monotonic() + seconds, seconds))
+    if budget is None:
+        budget = budget_seconds()
+        name = name or f"the evaluation's time budget ({budget:g} s, COOP_EVALUATION_BUDGET_MS)"
+    name = name or f"the time budget ({budget:g} s)"
+    token = _scope.set(_Scope(time.monotonic() + budget, name))
     try:
         yield
     finally:
@@ -289,10 +293,7 @@ def _unwrap(value: Any) -> Any:
 
 
 def _over_budget(scope: _Scope) -> str:
-    return (
-        f"the evaluation's time budget ({scope.budget:g} s, COOP_EVALUATION_BUDGET_MS) "
-        "was used up before an answer came"
-    )
+    return f"{scope.budget} was used up before an answer came"
 
 
 def _fresh(
@@ -392,10 +393,7 @@ def _send_with_retries(integration: Integration, request: Request, scope: _Scope
 
 def _give_up(integration: Integration, scope: _Scope, attempts: int, problem: str) -> None:
     times = "once" if attempts == 1 else f"{attempts} times"
-    message = (
-        f"{integration.label} {problem} ({times}); gave up within the evaluation's time "
-        f"budget ({scope.budget:g} s)"
-    )
+    message = f"{integration.label} {problem} ({times}); gave up within {scope.budget}"
     status.record(integration.key, message)
     raise SignalUnavailable(message)
 

@@ -176,7 +176,8 @@ def _ask(refs: list[ItemRef], endpoint: dict[str, Any]) -> list[Any]:
         return items
 
     # One budget for the request and its retries: the webhook timeout.
-    with calls.evaluation_scope(budget=timeout):
+    budget = f"the request's time budget ({timeout:g} s, COOP_WEBHOOK_TIMEOUT)"
+    with calls.evaluation_scope(timeout, budget):
         return calls.call(platform, ("items", calls.value_key(body)), prepare, parse, cached=False)
 
 
