@@ -175,7 +175,7 @@ def test_unknown_top_level_key_and_wrong_types(run_config):
     assert code == 1
     assert err.splitlines()[:3] == [
         "rulez: unknown key; use version, settings, itemTypes, policies, actions, banks, "
-        "rules, queues, routingRules, appealRoutingRules, ncmec",
+        "rules, queues, routingRules, appealRoutingRules, integrations, ncmec",
         "version: must be 1",
         "rules: must be a list",
     ]

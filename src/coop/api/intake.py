@@ -221,8 +221,8 @@ def _store_with_main(
     ids = insert_submissions(rows)
     if main_new is None:
         return main_stored
-    main = rows[0]
-    return ItemSubmission(pk=ids[0], item_id=main.item_id, item_type_id=main.item_type_id)
+    # The row as inserted (routing rules read its data and author), without reading it back.
+    return ItemSubmission(pk=ids[0], **rows[0]._asdict())
 
 
 def submit_report(payload: ReportIn) -> Report:

@@ -61,7 +61,7 @@ def parse_document(raw: Any) -> tuple[Document, Errors]:
 
 
 def _parse_singletons(doc: Document, errors: Errors, raw: dict) -> None:
-    for key in ("settings", "ncmec"):
+    for key in ("settings", "ncmec", "integrations"):
         if key in raw:
             data = schema.obj(raw[key], key, errors, getattr(schema, key.upper()))
             if data is not None:

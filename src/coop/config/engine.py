@@ -24,6 +24,7 @@ from coop.config.kinds import BY_KEY, KINDS, Canonical
 from coop.config.schema import ConfigError, Errors
 from coop.config.validate import Context, State, validate_state
 from coop.config.yamlio import dump_yaml
+from coop.integrations.config import configured_registry, from_block
 from coop.review.models import Appeal, Job, JobStatus, Queue, Report
 from coop.signals.registry import SignalRegistry, default_registry
 
@@ -93,7 +94,10 @@ def make_plan(
             user_emails=frozenset(
                 User.objects.filter(email__in=emails).values_list("email", flat=True)
             ),
-            signals=signals or default_registry(),
+            signals=configured_registry(
+                signals or default_registry(),
+                from_block(desired["integrations"].get("integrations")),
+            ),
         )
     )
     for kind in KINDS:

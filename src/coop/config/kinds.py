@@ -411,6 +411,28 @@ class Ncmec(Singleton):
     spec_ = schema.NCMEC
 
 
+class Integrations(Singleton):
+    """Exported without what is at its default: unconfigured providers, default limits."""
+
+    key = "integrations"
+
+    spec_ = schema.INTEGRATIONS
+
+    def export(self, state: dict[str, Canonical]) -> Any:
+        data = state.get(self.key)
+        if not data:
+            return None
+        out: dict[str, Any] = {}
+        for provider, spec in schema.INTEGRATION_PROVIDERS.items():
+            if data.get(provider):
+                out[provider] = schema.compact(data[provider], spec)
+        if data.get("httpSignals"):
+            out["httpSignals"] = [
+                schema.compact(s, schema.HTTP_SIGNAL) for s in data["httpSignals"]
+            ]
+        return out or None
+
+
 # Dependency order: objects are written in this order and deleted in the reverse one.
 KINDS: tuple[Kind, ...] = (
     Settings(),
@@ -422,6 +444,7 @@ KINDS: tuple[Kind, ...] = (
     Queues(),
     RoutingRules(),
     AppealRoutingRules(),
+    Integrations(),
     Ncmec(),
 )
 BY_KEY: dict[str, Kind] = {kind.key: kind for kind in KINDS}

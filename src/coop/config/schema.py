@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coop.catalog.builtins import RESERVED_PREFIX
+from coop.catalog.credentials import credential_problem
 from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
 from coop.core.enums import (
     BankKind,
@@ -44,6 +45,7 @@ from coop.core.enums import (
 )
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.core.media import is_http_url
+from coop.integrations import config as integrations
 from coop.outbound import header_problem, secret_problem
 from coop.signals.hashing import InvalidHash, parse_hash
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
@@ -540,6 +542,78 @@ SETTINGS: Spec = {
     "partialItems": settings_block(
         {"endpoint": nullable(url), "headers": headers}, SETTINGS_DEFAULTS["partialItems"]
     ),
+}
+
+
+def credential(raw: Any, path: str, errors: Errors) -> dict | None:
+    """`!secret SECRET_NAME` or a value set in the console (stored encrypted)."""
+    problem = credential_problem(raw)
+    if problem:
+        errors.append(ConfigError(path, problem))
+        return None
+    return raw
+
+
+def unique_ids(check: Check) -> Check:
+    """A list of objects with ids, no id twice."""
+
+    def check_list(raw: Any, path: str, errors: Errors) -> list | None:
+        values = list_of(check)(raw, path, errors)
+        seen: dict[str, int] = {}
+        for i, value in enumerate(values or []):
+            if value and value.get("id") is not None:
+                if value["id"] in seen:
+                    errors.append(
+                        ConfigError(
+                            f"{path}[{i}].id",
+                            f"duplicate id {value['id']!r} (also {path}[{seen[value['id']]}])",
+                        )
+                    )
+                seen.setdefault(value["id"], i)
+        return values
+
+    return check_list
+
+
+def _limits(integration: str) -> Spec:
+    """Timeout, concurrency and cache time of one integration, with their defaults."""
+    checks = {
+        "timeoutMs": integer(*integrations.TIMEOUT_RANGE_MS),
+        "concurrency": integer(*integrations.CONCURRENCY_RANGE),
+        "cacheTtlSeconds": integer(*integrations.CACHE_TTL_RANGE),
+    }
+    defaults = integrations.limit_defaults(integration)
+    return {key: (check, defaults[key]) for key, check in checks.items()}
+
+
+def _provider(integration: str, **extra: tuple[Check, Any]) -> Spec:
+    return {
+        "apiKey": (credential, REQUIRED),
+        "baseUrl": (nullable(url), None),
+        **_limits(integration),
+        **extra,
+    }
+
+
+LABELER_VERSION: Spec = {"id": (ref, REQUIRED), "name": NAME}
+INTEGRATION_PROVIDERS: dict[str, Spec] = {
+    integrations.OPENAI: _provider(integrations.OPENAI),
+    integrations.GOOGLE: _provider(integrations.GOOGLE),
+    integrations.ZENTROPI: _provider(
+        integrations.ZENTROPI, labelerVersions=(unique_ids(nested(LABELER_VERSION)), [])
+    ),
+}
+HTTP_SIGNAL: Spec = {
+    "id": ID,
+    "name": NAME,
+    "url": (url, REQUIRED),
+    "headers": (headers, {}),
+    **_limits(integrations.HTTP_SIGNALS),
+    "output": (enum(*integrations.HTTP_OUTPUTS), integrations.HTTP_OUTPUTS[0]),
+}
+INTEGRATIONS: Spec = {
+    **{key: (nullable(nested(spec)), None) for key, spec in INTEGRATION_PROVIDERS.items()},
+    integrations.HTTP_SIGNALS: (unique_ids(nested(HTTP_SIGNAL)), []),
 }
 NCMEC: Spec = {
     "companyReportName": (name, REQUIRED),

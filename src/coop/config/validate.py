@@ -28,7 +28,7 @@ class Context:
     signals: SignalRegistry
 
     def path(self, kind: str, object_id: str) -> str:
-        if kind in ("settings", "ncmec"):
+        if kind in ("settings", "ncmec", "integrations"):
             return kind
         return self.paths.get((kind, object_id)) or f"{kind}[id={object_id}]"
 

@@ -25,10 +25,12 @@ from django.db import connections
 from coop.catalog.models import Bank, BankEntry, BankKind
 from coop.core.items import ItemRef
 from coop.ingest.images import hash_url, stored_hash
+from coop.integrations.config import configured_registry, integrations_config
+from coop.integrations.signals import IntegrationSignals
 from coop.media import fetch_batch
 from coop.signals.builtin import BankData, BankUnavailable, CompiledBanks, LocalSignalProvider
 from coop.signals.hashing import PdqHash
-from coop.signals.registry import SignalRegistry, default_registry
+from coop.signals.registry import SignalFunction, SignalRegistry, default_registry
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +172,11 @@ def in_background(build: Callable[[], None]) -> None:
 
 
 class DatabaseSignalProvider(LocalSignalProvider):
-    """The worker's signal provider: `evaluate(rule, EvaluationContext(item, provider))`."""
+    """The worker's signal provider: `evaluate(rule, EvaluationContext(item, provider))`.
+
+    Its `registry` is the base one with the signals of the configured integrations enabled,
+    and those signals' implementations come from coop.integrations; both are read when first
+    needed and again after the configuration changes."""
 
     def __init__(
         self,
@@ -178,6 +184,7 @@ class DatabaseSignalProvider(LocalSignalProvider):
         version_max_age: float = DEFAULT_VERSION_MAX_AGE,
     ) -> None:
         self.loader = DatabaseBankLoader(version_max_age)
+        self._integrations: tuple[SignalRegistry, IntegrationSignals] | None = None
         super().__init__(
             registry or default_registry(),
             CompiledBanks(
@@ -186,5 +193,27 @@ class DatabaseSignalProvider(LocalSignalProvider):
             max_text_chars=settings.COOP_MAX_ALL_TEXT_CHARS,
         )
 
+    @property
+    def registry(self) -> SignalRegistry:
+        return self._configured()[0]
+
+    @registry.setter
+    def registry(self, base: SignalRegistry) -> None:
+        self.base_registry = base
+        self._integrations = None
+
+    def _configured(self) -> tuple[SignalRegistry, IntegrationSignals]:
+        loaded = self._integrations
+        if loaded is None:
+            config = integrations_config()
+            loaded = (configured_registry(self.base_registry, config), IntegrationSignals(config))
+            self._integrations = loaded
+        return loaded
+
+    def implementation(self, signal_id: str) -> SignalFunction | None:
+        run = super().implementation(signal_id)
+        return run if run is not None else self._configured()[1].implementation(signal_id)
+
     def configuration_changed(self) -> None:
         self.loader.forget_versions()
+        self._integrations = None

@@ -374,7 +374,8 @@ class _Checker:
             if "threshold" in leaf.keys:
                 self.error(f"{path}.threshold", "IS_UNAVAILABLE takes no threshold")
             return
-        if spec.output is OutputType.BOOLEAN:
+        output = spec.output_for(leaf.subcategory)
+        if output is OutputType.BOOLEAN:
             if leaf.comparator is not None:
                 self.error(
                     f"{path}.comparator", f"signal {spec.id} is boolean: it takes no comparator"
@@ -385,18 +386,16 @@ class _Checker:
                 )
             return
         if leaf.comparator is None:
-            self.error(
-                path, f"signal {spec.id} outputs {spec.output}: set a comparator and a threshold"
-            )
+            self.error(path, f"signal {spec.id} outputs {output}: set a comparator and a threshold")
             return
-        if spec.output is OutputType.ORDERED_ENUM:
+        if output is OutputType.ORDERED_ENUM:
             if leaf.threshold not in spec.enum_values:
                 self.error(
                     f"{path}.threshold",
                     f"must be one of {', '.join(spec.enum_values)} (signal {spec.id})",
                 )
             return
-        self.check_threshold(leaf, path, spec.output, spec.output_range)
+        self.check_threshold(leaf, path, output, spec.output_range)
 
     def check_subcategory(self, leaf: Leaf, spec: SignalSpec, path: str) -> None:
         if spec.subcategory_mode is SubcategoryMode.NONE:

@@ -25,6 +25,7 @@ from coop.enforcement.services import (
 from coop.enforcement.strikes import user_strike_totals
 from coop.ingest.images import ImageResult, hash_images
 from coop.ingest.models import ItemSubmission
+from coop.integrations.calls import evaluation_scope
 from coop.media import fetch_batch
 from coop.rules.banks import DatabaseSignalProvider, image_hashes_known, strike_totals_known
 from coop.rules.conditions import Input
@@ -70,11 +71,13 @@ def evaluate_rules(
         return []
     context = EvaluationContext(item_for(submission, item_type), provider)
     outcomes = []
-    for rule in rules:
-        if rule.expires_at is not None and rule.expires_at <= now:
-            continue  # EXPIRED: shown in the console, no longer evaluated
-        result = evaluate(rule.condition, context) if rule.condition is not None else None
-        outcomes.append(RuleOutcome(rule, result))
+    # One time budget and one answer per value for the item's remote signals.
+    with evaluation_scope():
+        for rule in rules:
+            if rule.expires_at is not None and rule.expires_at <= now:
+                continue  # EXPIRED: shown in the console, no longer evaluated
+            result = evaluate(rule.condition, context) if rule.condition is not None else None
+            outcomes.append(RuleOutcome(rule, result))
     return outcomes
 
 

@@ -29,7 +29,6 @@ from coop.rules.conditions import (
 )
 from coop.rules.evaluator import CompiledCondition, Item, compile_condition, item_schema
 from coop.rules.models import RoutingKind, RoutingRule, Rule, RuleStatus
-from coop.signals.registry import default_registry
 
 EVALUATED_STATUSES = (RuleStatus.LIVE, RuleStatus.BACKGROUND)
 
@@ -136,7 +135,7 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
         },
         banks=dict(Bank.objects.values_list("id", "kind")),
         policies=frozenset(Policy.objects.values_list("id", flat=True)),
-        signals=default_registry(),
+        signals=provider.registry,
     )
     by_type: dict[str, list[LoadedRule]] = {type_id: [] for type_id in item_types}
     hashed_types: set[str] = set()

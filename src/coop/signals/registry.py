@@ -69,9 +69,17 @@ class SignalSpec:
     disabled_reason: str = ""
     options: frozenset[str] = frozenset()  # extra leaf keys, e.g. `substring`
     plugin: str | None = None  # the distribution that declared it
+    # The integration whose configuration enables it (config.md `integrations:`), if any.
+    integration: str | None = None
+    # Subcategories whose output differs from `output` (an HTTP signal answering booleans).
+    subcategory_outputs: tuple[tuple[str, OutputType], ...] = ()
 
     def accepts(self, input_type: str) -> bool:
         return ANY_INPUT in self.input_types or input_type in self.input_types
+
+    def output_for(self, subcategory: str | None) -> OutputType:
+        """The output type of a leaf using this signal with `subcategory`."""
+        return dict(self.subcategory_outputs).get(subcategory or "", self.output)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +164,17 @@ class SignalRegistry:
 
     def __len__(self) -> int:
         return len(self._specs)
+
+    def with_specs(self, specs: Iterable[SignalSpec]) -> SignalRegistry:
+        """A copy in which each of `specs` replaces the declaration of the same id (e.g. an
+        integration's signals enabled once it is configured); implementations are kept."""
+        copy = SignalRegistry()
+        copy._specs, copy._runs = dict(self._specs), dict(self._runs)
+        for spec in specs:
+            if spec.id not in copy._specs:
+                raise KeyError(f"signal {spec.id!r} is not registered")
+            copy._specs[spec.id] = spec
+        return copy
 
 
 _TEXT_INPUTS = frozenset({"STRING"})
@@ -308,6 +327,7 @@ def _builtin_specs() -> list[SignalSpec]:
                         cost=20,
                         enabled=False,
                         disabled_reason=_needs_credentials("OpenAI"),
+                        integration="openai",
                     )
                 )
     specs += [
@@ -322,6 +342,7 @@ def _builtin_specs() -> list[SignalSpec]:
             allowed_in_automated_rules=False,
             enabled=False,
             disabled_reason=_needs_credentials("Google Content Safety"),
+            integration="googleContentSafety",
         ),
         SignalSpec(
             id="ZENTROPI_LABELER",
@@ -334,6 +355,7 @@ def _builtin_specs() -> list[SignalSpec]:
             subcategory_mode=SubcategoryMode.FREE,
             enabled=False,
             disabled_reason=_needs_credentials("Zentropi"),
+            integration="zentropi",
         ),
         SignalSpec(
             id="HTTP_SIGNAL",
@@ -345,6 +367,7 @@ def _builtin_specs() -> list[SignalSpec]:
             subcategory_mode=SubcategoryMode.FREE,
             enabled=False,
             disabled_reason="no HTTP signal endpoint is configured",
+            integration="httpSignals",
         ),
     ]
     return specs

@@ -30,6 +30,7 @@ class Link:
 
 SETTINGS: tuple[NavItem, ...] = (
     NavItem("API keys", "settings-api-keys"),
+    NavItem("Integrations", "settings-integrations"),
     NavItem("Wellness", "settings-wellness"),
 )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coop.web.views import api_keys, auth, console, queue_admin, wellness
+from coop.web.views import api_keys, auth, console, integrations, queue_admin, wellness
 
 urlpatterns = [
     path("", console.overview, name="overview"),
@@ -19,6 +19,42 @@ urlpatterns = [
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("settings/wellness", wellness.settings_wellness, name="settings-wellness"),
     path("account", wellness.account, name="account"),
+    path("settings/integrations", integrations.integrations_page, name="settings-integrations"),
+    path(
+        "settings/integrations/http-signals/new",
+        integrations.http_signal_form,
+        name="settings-http-signal-create",
+    ),
+    path(
+        "settings/integrations/http-signals/<str:signal_id>/edit",
+        integrations.http_signal_form,
+        name="settings-http-signal-edit",
+    ),
+    path(
+        "settings/integrations/http-signals/<str:signal_id>/delete",
+        integrations.http_signal_delete,
+        name="settings-http-signal-delete",
+    ),
+    path(
+        "settings/integrations/http-signals/<str:signal_id>/test",
+        integrations.http_signal_test,
+        name="settings-http-signal-test",
+    ),
+    path(
+        "settings/integrations/<str:provider>",
+        integrations.save_provider,
+        name="settings-integration-save",
+    ),
+    path(
+        "settings/integrations/<str:provider>/remove",
+        integrations.remove_provider,
+        name="settings-integration-remove",
+    ),
+    path(
+        "settings/integrations/<str:provider>/test",
+        integrations.test_provider,
+        name="settings-integration-test",
+    ),
     path(
         "settings/api-keys/public-key.pem",
         api_keys.public_key_pem,
