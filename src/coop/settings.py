@@ -163,6 +163,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "coop.web.context_processors.navigation",
+                "coop.childsafety.context_processors.ncmec_notices",
             ],
         },
     }
