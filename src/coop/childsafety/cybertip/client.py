@@ -60,12 +60,14 @@ class CyberTipError(Exception):
 
 
 class CyberTipClient:
-    def __init__(self, username: str, password: str, url: str | None = None):
+    def __init__(
+        self, username: str, password: str, url: str | None = None, timeout: float = TIMEOUT
+    ):
         self.url = (url or base_url()).rstrip("/")
         self.host = urlsplit(self.url).hostname or self.url
         self._client = httpx.Client(
             auth=httpx.BasicAuth(username, password),
-            timeout=httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT),
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
             trust_env=False,
