@@ -92,4 +92,3 @@ def test_webhooks_doc_lists_only_events_coop_sends():
     text = (DOCS / "webhooks.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `Coop-Event`"))
     assert "partial-items" not in row
-    assert "ncmec" not in row

@@ -21,13 +21,14 @@ from coop.childsafety import submission
 from coop.childsafety.models import NcmecReport, NcmecReportStep
 from coop.childsafety.notifications import email_on_call
 from coop.childsafety.reporting import start_report
+from coop.config.services import save_object
 from coop.core.enums import DeliveryStatus
 from coop.enforcement.models import Delivery
 from coop.enforcement.services import encode_body
 from coop.enforcement.tasks import deliver
 from coop.signals.hashing import hash_image
 from coop.testing.fake_cybertip import FakeCyberTip
-from factories import user
+from factories import post, queue, rule_job, user
 from media.server import MediaHost, serve, status
 
 PHOTO_1, PHOTO_2 = world.image(1), world.image(2)
@@ -679,8 +680,6 @@ def test_a_dead_preservation_request_alerts_once_and_retry_resends_it(
 
 
 def test_a_failure_emails_the_on_call_address(fake, media, world_items, reviewer, caplog):
-    from coop.config.services import save_object
-
     assert save_object(
         "settings", {"organization": {"name": "Example", "onCallEmail": "oncall@example.com"}}
     ).ok
@@ -731,3 +730,13 @@ def test_a_step_interrupted_by_a_crash_is_redone_or_made_safe(fake, media, world
     assert again.status == "SUBMITTED"
     assert len(again.retracted_report_ids) == 1
     assert fake.reports[again.retracted_report_ids[0]].state == "retracted"
+
+
+def test_one_job_makes_one_report(fake, media, world_items, reviewer):
+    fake.expect_no_calls()
+    job = rule_job(post("p-9"), queue("ncmec-q"))
+    first = start_report(world.draft(media.url), reviewer, job)
+    second = start_report(world.draft(media.url), reviewer, job)
+    assert second.pk == first.pk
+    assert NcmecReport.objects.count() == 1
+    assert len(jobs(submission.TASK)) == 1

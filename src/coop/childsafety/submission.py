@@ -149,12 +149,12 @@ def file_report(report_id: str) -> None:
     run(report_id)
 
 
-def schedule(report: NcmecReport, at: datetime | None = None) -> None:
-    """Defer the task that files `report`, in the caller's transaction."""
-    options: dict[str, Any] = {"lock": f"ncmec-report-{report.pk}"}
+def schedule(report_id: Any, at: datetime | None = None) -> None:
+    """Defer the task that files the report, in the caller's transaction."""
+    options: dict[str, Any] = {"lock": f"ncmec-report-{report_id}"}
     if at is not None:
         options["schedule_at"] = at
-    in_transaction(file_report, **options).defer(report_id=str(report.pk))
+    in_transaction(file_report, **options).defer(report_id=str(report_id))
 
 
 def run(report_id: str) -> None:
@@ -328,7 +328,7 @@ def _failed(report_id: str, row: NcmecReportStep, failure: StepFailed) -> None:
                 f"(automatic retry {report.retries} of {len(waits)})."
             )
             report.save()
-            schedule(report, report.next_attempt_at)
+            schedule(report.pk, report.next_attempt_at)
             return
         report.status = NcmecReportStatus.FAILED
         report.next_attempt_at = None
@@ -707,7 +707,7 @@ def retry(report_id: Any) -> NcmecReport:
             report.next_attempt_at = None
             report.error = ""
             report.save()
-            schedule(report)
+            schedule(report.pk)
             return report
         if report.preservation_id and report.preservation.status == DeliveryStatus.DEAD:
             resend([report.preservation_id])
@@ -741,7 +741,7 @@ def sweep() -> None:
         cursor.execute(_ORPHANED, [timezone.now() - SWEEP_GRACE, TASK])
         for (pk,) in cursor.fetchall():
             log.warning("NCMEC report %s had no task; deferring one", pk)
-            schedule(NcmecReport(pk=pk))
+            schedule(pk)
         dead = NcmecReport.objects.select_for_update(skip_locked=True).filter(
             preservation__status=DeliveryStatus.DEAD, preservation_alerted=False
         )
