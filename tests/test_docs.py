@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from coop.core.enums import DeliveryEvent
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "coop"
 SETTINGS = SRC / "settings.py"
@@ -88,7 +90,8 @@ def test_pages_that_do_not_exist_are_marked_not_yet_available():
                 assert "not yet available" in nearby, f"{path.name}: {page!r} without the mark"
 
 
-def test_webhooks_doc_lists_only_events_coop_sends():
+def test_webhooks_doc_lists_exactly_the_events_coop_sends():
     text = (DOCS / "webhooks.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `Coop-Event`"))
-    assert "ncmec" not in row
+    sent = {str(event) for event in DeliveryEvent} | {"signal"}
+    assert set(re.findall(r"`([a-z-]+)`", row)) - {"Coop-Event"} == sent

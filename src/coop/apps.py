@@ -6,3 +6,10 @@ class CoopConfig(AppConfig):
 
     name = "coop"
     label = "coop"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from coop.mail import check_email_url
+
+        checks.register(check_email_url)

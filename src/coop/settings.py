@@ -164,6 +164,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "coop.web.context_processors.navigation",
+                "coop.childsafety.context_processors.ncmec_notices",
             ],
         },
     }
@@ -226,8 +227,9 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 USE_I18N = False
 
-# Coop sends no email yet; should anything try, it goes to the log rather than to an SMTP server.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Coop sends email through coop.mail (COOP_EMAIL_URL); anything sent through Django's own
+# mail functions goes to the log.
+EMAIL_BACKEND = "coop.mail.LogBackend"
 
 PROCRASTINATE_WORKER_DEFAULTS = {
     "listen_notify": True,
@@ -292,3 +294,12 @@ COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS
 # Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else
 # files them with NCMEC's test environment.
 NCMEC_ENV = env("NCMEC_ENV", "test")
+NCMEC_CYBERTIP_URL = env("NCMEC_CYBERTIP_URL").rstrip("/")
+# Automatic retries of a CyberTip report step that failed for a passing reason: seconds to wait
+# before each; after the last the report is failed until someone presses Retry.
+COOP_NCMEC_RETRY_SCHEDULE = [
+    float(seconds) for seconds in env("COOP_NCMEC_RETRY_SCHEDULE", "10,60,300").split(",")
+]
+# Email (coop.mail): smtp://user:password@host:port[?starttls=1&from=...], smtps://...; unset
+# writes each message to the log instead.
+COOP_EMAIL_URL = env("COOP_EMAIL_URL")

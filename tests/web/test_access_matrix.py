@@ -131,7 +131,9 @@ def test_the_table_names_every_predefined_role():
 # are MANAGE_ORG; managing queues (create, edit, delete, preview, invalidate reports) is
 # EDIT_MRT_QUEUES; working the queues is VIEW_MRT (external moderators review jobs in their
 # queues); Recent Decisions and its exports are VIEW_MRT_DATA (external moderators see no
-# decisions); the overview, the settings index and one's account only need a sign-in.
+# decisions); the overview, the settings index and one's account only need a sign-in. The
+# NCMEC Reports page, each report and its Retry are VIEW_CHILD_SAFETY_DATA (review.md: only
+# those users see NCMEC reports).
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
     "settings": None,
@@ -167,6 +169,9 @@ URL_REQUIRES: dict[str, str | None] = {
     "decisions": "VIEW_MRT_DATA",
     "decisions-csv": "VIEW_MRT_DATA",
     "skips-csv": "VIEW_MRT_DATA",
+    "ncmec": "VIEW_CHILD_SAFETY_DATA",
+    "ncmec-report": "VIEW_CHILD_SAFETY_DATA",
+    "ncmec-report-retry": "VIEW_CHILD_SAFETY_DATA",
 }
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from coop.core.enums import NcmecReportStatus, NcmecStatus
+from coop.core.enums import Choices, NcmecReportStatus, NcmecStatus
 
 
 class NcmecRequest(models.Model):
@@ -71,10 +71,70 @@ class NcmecReport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The state machine's position within `step` (which media item or thread), and its record.
+    step_index = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveIntegerField(
+        default=0, help_text="/submit requests sent for this report"
+    )
+    retries = models.PositiveIntegerField(
+        default=0, help_text="Automatic retries used since the report was queued or retried"
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    needs_retract = models.BooleanField(
+        default=False, help_text="The open report cannot be finished: retract it first"
+    )
+    additional_info = models.JSONField(
+        null=True, blank=True, help_text="The platform's additional-info answer"
+    )
+    report_xml = models.TextField(blank=True)
+    files = models.JSONField(default=list, blank=True, help_text="Files attached at NCMEC")
+    retracted_report_ids = models.JSONField(default=list, blank=True)
+    receipt = models.TextField(blank=True, help_text="NCMEC's answer to /finish")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    preservation = models.ForeignKey(
+        "enforcement.Delivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The preservation request in the webhook outbox",
+    )
+    preservation_alerted = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user_type_id", "user_id"])]
+        indexes = [
+            models.Index(fields=["user_type_id", "user_id"]),
+            models.Index(fields=["reviewer", "status"], name="ncmec_report_reviewer"),
+        ]
 
     def __str__(self) -> str:
         return f"NCMEC report {self.report_id or self.id} ({self.status})"
+
+
+class NcmecStepStatus(Choices):
+    STARTED = "STARTED"  # running, or interrupted by a crash
+    DONE = "DONE"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+class NcmecReportStep(models.Model):
+    """One step of filing a report, as it happened: the report page's step log."""
+
+    id = models.BigAutoField(primary_key=True)
+    report = models.ForeignKey(NcmecReport, on_delete=models.CASCADE, related_name="steps")
+    attempt = models.PositiveIntegerField(help_text="Which report opened at NCMEC it belongs to")
+    step = models.CharField(max_length=32)
+    index = models.PositiveIntegerField(default=0)
+    label = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=NcmecStepStatus.choices)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.status}"

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from coop.childsafety.drafts import ReportDraft
 from coop.childsafety.models import NcmecReport
+from coop.childsafety.submission import Step, schedule
 
 
 def ncmec_is_test() -> bool:
@@ -14,13 +15,21 @@ def ncmec_is_test() -> bool:
 
 
 def start_report(draft: ReportDraft, reviewer, job=None) -> NcmecReport:
-    """Store the report the reviewer decided on, for the worker to file. Call inside the
-    transaction that closes the job."""
-    return NcmecReport.objects.create(
+    """Store the report the reviewer decided on and defer the worker task that files it. Call
+    inside the transaction that closes the job: the report and its task exist together or not
+    at all. One job makes one report: a second call for the same job returns the first."""
+    if job is not None:
+        existing = NcmecReport.objects.filter(job=job).first()
+        if existing is not None:
+            return existing
+    report = NcmecReport.objects.create(
         user_id=draft.user.item_id,
         user_type_id=draft.user.item_type_id,
         job=job,
         reviewer=reviewer,
         draft=draft.to_json(),
         is_test=ncmec_is_test(),
+        step=Step.ADDITIONAL_INFO,
     )
+    schedule(report.pk)
+    return report

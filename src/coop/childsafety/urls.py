@@ -1,5 +1,11 @@
 """Console pages of the child-safety context (NCMEC jobs, settings and reports)."""
 
-from django.urls import path  # noqa: F401 - patterns are added by the NCMEC pages
+from django.urls import path
 
-urlpatterns: list = []
+from coop.childsafety.views import reports
+
+urlpatterns = [
+    path("ncmec", reports.reports, name="ncmec"),
+    path("ncmec/<uuid:report_id>", reports.report, name="ncmec-report"),
+    path("ncmec/<uuid:report_id>/retry", reports.retry, name="ncmec-report-retry"),
+]
