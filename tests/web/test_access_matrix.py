@@ -132,6 +132,9 @@ def test_the_table_names_every_predefined_role():
 # EDIT_MRT_QUEUES; working the queues is VIEW_MRT (external moderators review jobs in their
 # queues); Recent Decisions and its exports are VIEW_MRT_DATA (external moderators see no
 # decisions); the overview, the settings index and one's account only need a sign-in.
+# Configuration editing: item types and actions are organisation settings (MANAGE_ORG, the
+# reference's Settings pages; "Send test delivery" with them), policies are MANAGE_POLICIES and
+# routing rules MANAGE_ROUTING_RULES (accounts.md: policy CRUD; create, edit, delete, reorder).
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
     "settings": None,
@@ -159,6 +162,24 @@ URL_REQUIRES: dict[str, str | None] = {
     "decisions": "VIEW_MRT_DATA",
     "decisions-csv": "VIEW_MRT_DATA",
     "skips-csv": "VIEW_MRT_DATA",
+    "item-types": "MANAGE_ORG",
+    "item-type-create": "MANAGE_ORG",
+    "item-type-edit": "MANAGE_ORG",
+    "item-type-delete": "MANAGE_ORG",
+    "actions": "MANAGE_ORG",
+    "action-create": "MANAGE_ORG",
+    "action-edit": "MANAGE_ORG",
+    "action-delete": "MANAGE_ORG",
+    "action-test-delivery": "MANAGE_ORG",
+    "policies": "MANAGE_POLICIES",
+    "policy-create": "MANAGE_POLICIES",
+    "policy-edit": "MANAGE_POLICIES",
+    "policy-delete": "MANAGE_POLICIES",
+    "routing": "MANAGE_ROUTING_RULES",
+    "routing-rule-create": "MANAGE_ROUTING_RULES",
+    "routing-rule-edit": "MANAGE_ROUTING_RULES",
+    "routing-rule-delete": "MANAGE_ROUTING_RULES",
+    "routing-reorder": "MANAGE_ROUTING_RULES",
 }
 
 
