@@ -135,6 +135,13 @@ def test_screenshots_of_every_page(admin_page, screenshot_dir):
     ]:
         page.goto(path)
         page.screenshot(path=f"{screenshot_dir}/config-{name}.png", full_page=True)
+    # A refused save: the file's message next to the row it names, nothing saved.
+    page.goto("/item-types/post/edit")
+    page.locator('[name="fields-2-name"]').fill("text")
+    page.get_by_role("button", name="Save item type").click()
+    expect(page.get_by_text("duplicate field 'text'")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved.")
+    page.screenshot(path=f"{screenshot_dir}/config-item-type-error.png", full_page=True)
 
 
 def test_a_policy_edited_in_the_tree_editor(admin_page, screenshot_dir):
