@@ -199,6 +199,33 @@ def test_a_condition_beyond_the_simple_editor_is_edited_as_json(admin_client):
     assert "not valid JSON" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("depth", "message"),
+    [
+        (40, "condition.all[0]" + ".all[0]" * 32 + ": nested too deeply (at most 32 levels)"),
+        (5_000, "nested too deeply"),
+    ],
+)
+def test_a_deeply_nested_json_condition_is_refused_not_a_crash(admin_client, depth, message):
+    text = '{"all": [' * depth + "]}" * depth
+    data = {**FORM, "condition_mode": "json", "condition_json": text}
+    response = admin_client.post("/routing/rules/new", data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["condition_json"] == [message]
+    response = admin_client.post("/routing/rules/new", {**data, "switch": "simple"})
+    assert "cannot be shown in the simple editor" in response.content.decode()
+    weird = {"all": [{"input": {"field": 5}, "comparator": "EQUALS", "threshold": 1}]}
+    response = admin_client.post(
+        "/routing/rules/new", {**data, "condition_json": json.dumps(weird), "switch": "simple"}
+    )
+    assert response.context["form"].mode == "json"
+    assert not RoutingRule.objects.exists()
+    if depth == 40:  # the file is refused alike
+        data = {**EXPORTED, "condition": json.loads(text)}
+        code, _, err = run_config("apply", text="routingRules:\n  - " + json.dumps(data) + "\n")
+        assert (code, f"routingRules[0].{message}" in err) == (1, True)
+
+
 def test_switching_between_the_simple_editor_and_json(admin_client):
     response = admin_client.post("/routing/rules/new", {**FORM, "switch": "json"})
     assert response.status_code == 200

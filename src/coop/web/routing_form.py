@@ -68,7 +68,9 @@ def _simple_leaf(leaf: Any) -> bool:
     if not isinstance(leaf, dict) or not set(leaf) <= {"input", "comparator", "threshold"}:
         return False
     source = leaf.get("input")
-    field_input = isinstance(source, dict) and set(source) == {"field"}
+    field_input = (
+        isinstance(source, dict) and set(source) == {"field"} and isinstance(source["field"], str)
+    )
     if not (field_input or source in (POLICY_INPUT, SOURCE_INPUT)):
         return False
     if leaf.get("comparator") not in COMPARATOR_LABELS:
@@ -222,7 +224,7 @@ class RoutingRuleForm(ConfigForm):
         elif target == SIMPLE:
             try:
                 simple = simple_form(json.loads(self.data.get("condition_json", "")))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 simple = None
             if simple is None:
                 self.switch_error = (
@@ -285,6 +287,8 @@ class RoutingRuleForm(ConfigForm):
                 d["condition"] = json.loads(d.get("condition_json") or "")
             except json.JSONDecodeError as exc:
                 self.add_error("condition_json", f"not valid JSON: {exc}")
+            except RecursionError:
+                self.add_error("condition_json", "nested too deeply")
             return d
         for row in self.conditions:
             values = row.values

@@ -138,7 +138,7 @@ def _new_order(current: list[str], data) -> list[str] | None:
         if moved not in current:
             return None
         i = current.index(moved)
-        j = i - 1 if data.get("direction") == "up" else i + 1
+        j = {"up": i - 1, "down": i + 1}.get(data.get("direction"), i)
         order = list(current)
         if 0 <= j < len(order):
             order[i], order[j] = order[j], order[i]
