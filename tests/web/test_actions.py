@@ -156,6 +156,8 @@ def test_invalid_json_body_and_repeated_headers_are_refused(admin_client):
     response = admin_client.post("/actions/new", {**FORM, "body": "{oops"})
     assert response.status_code == 400
     assert "not valid JSON" in response.content.decode()
+    response = admin_client.post("/actions/new", {**FORM, "body": "[" * 5000 + "]" * 5000})
+    assert response.context["form"].errors["body"] == ["nested too deeply"]
     response = admin_client.post("/actions/new", {**FORM, "headers-1-name": "X-Team"})
     assert response.status_code == 400
     assert "This header is given twice." in response.content.decode()

@@ -174,6 +174,8 @@ class ActionForm(ConfigForm):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise forms.ValidationError("nested too deeply") from exc
 
     def file_data(self) -> dict[str, Any]:
         """The action as spelled in the configuration file, for `save_object`."""
