@@ -128,6 +128,7 @@ def test_editing_keeps_what_is_unchanged_and_saves_a_new_version(admin_client):
             "header name is set by Coop and cannot be configured",
         ),
         ({"parameters-0-default": "seven"}, "parameters[0].default", "must be a number"),
+        ({"parameters-0-default": "nan"}, "parameters[0].default", "must be a number"),
         ({"body": "[1, 2]"}, "body", "must be a mapping with string keys"),
     ],
 )
@@ -144,10 +145,13 @@ def test_the_console_and_the_file_give_the_same_message(admin_client, change, pa
     if "headers-0-name" in change:
         data["headers"] = {"Coop-Event": "x"}
     if "parameters-0-default" in change:
-        data["parameters"][0]["default"] = "seven"
+        data["parameters"][0]["default"] = (
+            "seven" if change["parameters-0-default"] == "seven" else float("nan")
+        )
     if "body" in change:
         data["body"] = [1, 2]
-    code, _, err = run_config("apply", text="actions:\n  - " + json.dumps(data) + "\n")
+    text = "actions:\n  - " + json.dumps(data).replace("NaN", ".nan") + "\n"  # YAML's NaN
+    code, _, err = run_config("apply", text=text)
     assert code == 1
     assert f"actions[0].{path}: {message}" in err
 

@@ -10,6 +10,7 @@ the console and the file say the same thing.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,9 +64,10 @@ def typed_number(text: str) -> Any:
     except ValueError:
         pass
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) else text  # "nan", "inf": not numbers here
 
 
 def typed_boolean(text: str) -> Any:

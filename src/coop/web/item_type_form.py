@@ -13,7 +13,6 @@ from coop.config.kinds import Canonical
 from coop.config.services import SaveResult
 from coop.core.enums import ItemKind
 from coop.core.field_types import (
-    CONTAINER_TYPES,
     ROLE_CONSTRAINTS,
     SCALAR_TYPES,
     FieldRole,
@@ -155,10 +154,6 @@ class ItemTypeForm(ConfigForm):
     @property
     def element_types(self) -> list[str]:
         return ELEMENT_TYPES
-
-    @property
-    def containers(self) -> list[str]:
-        return sorted(t.value for t in CONTAINER_TYPES)
 
     def clean_id(self) -> str:
         value = self.cleaned_data.get("id", "").strip()
