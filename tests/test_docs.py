@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from coop.core.enums import DeliveryEvent
+from coop.enforcement.probe import TEST_EVENT
+from coop.integrations.providers import SIGNAL_EVENT
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "coop"
@@ -93,5 +95,5 @@ def test_pages_that_do_not_exist_are_marked_not_yet_available():
 def test_webhooks_doc_lists_exactly_the_events_coop_sends():
     text = (DOCS / "webhooks.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `Coop-Event`"))
-    sent = {str(event) for event in DeliveryEvent} | {"signal"}
+    sent = {str(event) for event in DeliveryEvent} | {SIGNAL_EVENT, TEST_EVENT}
     assert set(re.findall(r"`([a-z-]+)`", row)) - {"Coop-Event"} == sent

@@ -134,6 +134,10 @@ def test_the_table_names_every_predefined_role():
 # decisions); the overview, the settings index and one's account only need a sign-in. The
 # NCMEC Reports page, each report and its Retry are VIEW_CHILD_SAFETY_DATA (review.md: only
 # those users see NCMEC reports).
+# decisions); the overview, the settings index and one's account only need a sign-in.
+# Configuration editing: item types and actions are organisation settings (MANAGE_ORG, the
+# reference's Settings pages; "Send test delivery" with them), policies are MANAGE_POLICIES and
+# routing rules MANAGE_ROUTING_RULES (accounts.md: policy CRUD; create, edit, delete, reorder).
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
     "settings": None,
@@ -172,6 +176,24 @@ URL_REQUIRES: dict[str, str | None] = {
     "ncmec": "VIEW_CHILD_SAFETY_DATA",
     "ncmec-report": "VIEW_CHILD_SAFETY_DATA",
     "ncmec-report-retry": "VIEW_CHILD_SAFETY_DATA",
+    "item-types": "MANAGE_ORG",
+    "item-type-create": "MANAGE_ORG",
+    "item-type-edit": "MANAGE_ORG",
+    "item-type-delete": "MANAGE_ORG",
+    "actions": "MANAGE_ORG",
+    "action-create": "MANAGE_ORG",
+    "action-edit": "MANAGE_ORG",
+    "action-delete": "MANAGE_ORG",
+    "action-test-delivery": "MANAGE_ORG",
+    "policies": "MANAGE_POLICIES",
+    "policy-create": "MANAGE_POLICIES",
+    "policy-edit": "MANAGE_POLICIES",
+    "policy-delete": "MANAGE_POLICIES",
+    "routing": "MANAGE_ROUTING_RULES",
+    "routing-rule-create": "MANAGE_ROUTING_RULES",
+    "routing-rule-edit": "MANAGE_ROUTING_RULES",
+    "routing-rule-delete": "MANAGE_ROUTING_RULES",
+    "routing-reorder": "MANAGE_ROUTING_RULES",
 }
 
 

@@ -684,7 +684,9 @@ def action(raw: Any, path: str, errors: Errors) -> dict | None:
 def parameter_value_error(kind: str, value: Any) -> str | None:
     ok = {
         ParameterType.STRING: isinstance(value, str),
-        ParameterType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
+        ParameterType.NUMBER: isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value),
         ParameterType.BOOLEAN: isinstance(value, bool),
     }[kind]
     return None if ok else f"must be a {kind.lower()}"

@@ -49,6 +49,7 @@ class Outcome:
     error: str
     excerpt: str
     retry_after: float | None
+    headers: tuple[tuple[str, str], ...] = ()  # the answer's headers, in order
 
     @property
     def delivered(self) -> bool:
@@ -89,30 +90,46 @@ def resolve_headers(headers: dict) -> dict[str, str]:
     return resolved
 
 
-def send(row: Delivery, signature: str) -> Outcome:
-    """POST the stored body bytes with their signature; never raises for HTTP or network
-    problems."""
-    body = bytes(row.body)
-    try:
-        headers = resolve_headers(row.headers)
-    except UnsendableHeaderError as exc:
-        return Outcome(None, str(exc), "", None)
+def outgoing_headers(
+    configured: dict, *, signature: str, delivery_id: str, event: str
+) -> dict[str, str]:
+    """Every header of one webhook request: the configured ones (secrets resolved) and Coop's
+    own. Raises UnsendableHeaderError when a configured header cannot be sent."""
+    headers = resolve_headers(configured)
     headers.update(
         {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "Coop-Signature": signature,
-            "Coop-Delivery-Id": str(row.id),
-            "Coop-Event": row.event,
+            "Coop-Delivery-Id": delivery_id,
+            "Coop-Event": event,
         }
     )
+    return headers
+
+
+def send(row: Delivery, signature: str) -> Outcome:
+    """POST the stored body bytes with their signature; never raises for HTTP or network
+    problems."""
+    try:
+        headers = outgoing_headers(
+            row.headers, signature=signature, delivery_id=str(row.id), event=row.event
+        )
+    except UnsendableHeaderError as exc:
+        return Outcome(None, str(exc), "", None)
+    return post(row.url, bytes(row.body), headers)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """One POST through the SSRF-guarded client, read up to MAX_READ_BYTES within the total
+    timeout; never raises for HTTP or network problems."""
     deadline = time.monotonic() + settings.COOP_WEBHOOK_TIMEOUT
     try:
         timeout = httpx.Timeout(
             settings.COOP_WEBHOOK_TIMEOUT, connect=settings.COOP_WEBHOOK_CONNECT_TIMEOUT
         )
         with _client().stream(
-            "POST", row.url, content=body, headers=headers, timeout=timeout
+            "POST", url, content=body, headers=headers, timeout=timeout
         ) as response:
             received = bytearray()
             for chunk in response.iter_bytes():
@@ -122,7 +139,13 @@ def send(row: Delivery, signature: str) -> Outcome:
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("the answer took longer than the total timeout")
             excerpt = bytes(received[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
-            return Outcome(response.status_code, "", excerpt, parse_retry_after(response.headers))
+            return Outcome(
+                response.status_code,
+                "",
+                excerpt,
+                parse_retry_after(response.headers),
+                tuple(response.headers.items()),
+            )
     except httpx.TimeoutException as exc:
         return Outcome(None, f"timeout: {type(exc).__name__} {exc}".strip(), "", None)
     except (httpx.HTTPError, OSError) as exc:

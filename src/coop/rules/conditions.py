@@ -42,6 +42,9 @@ VALUE_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 COMPARATORS = (*VALUE_COMPARATORS, "IS_UNAVAILABLE", "IS_NOT_PROVIDED")
 EQUALITY = frozenset({"EQUALS", "NOT_EQUAL_TO"})
 SOURCES = tuple(JobSource)
+# Sets nest "to any depth" in practice; a bound keeps parsing and evaluation (both recursive)
+# far from Python's recursion limit whatever a file or a form sends.
+MAX_DEPTH = 32
 
 
 class Input(StrEnum):
@@ -159,7 +162,12 @@ def parse_condition(
     return (node if not errors else None), errors
 
 
-def _parse(data: object, path: str, errors: list[ConditionError]) -> Condition | None:
+def _parse(
+    data: object, path: str, errors: list[ConditionError], depth: int = 0
+) -> Condition | None:
+    if depth > MAX_DEPTH:
+        errors.append(ConditionError(path, f"nested too deeply (at most {MAX_DEPTH} levels)"))
+        return None
     if not isinstance(data, dict):
         errors.append(ConditionError(path, "must be a set {all|any|xor: [...]} or a leaf"))
         return None
@@ -174,7 +182,8 @@ def _parse(data: object, path: str, errors: list[ConditionError]) -> Condition |
             errors.append(ConditionError(f"{path}.{operator}", "must be a list of conditions"))
             return None
         parsed = [
-            _parse(child, f"{path}.{operator}[{i}]", errors) for i, child in enumerate(children)
+            _parse(child, f"{path}.{operator}[{i}]", errors, depth + 1)
+            for i, child in enumerate(children)
         ]
         return ConditionSet(operator, tuple(child for child in parsed if child is not None))
     return _parse_leaf(data, path, errors)

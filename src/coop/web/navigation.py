@@ -29,6 +29,8 @@ class Link:
 
 
 SETTINGS: tuple[NavItem, ...] = (
+    NavItem("Item types", "item-types"),
+    NavItem("Actions", "actions"),
     NavItem("API keys", "settings-api-keys"),
     NavItem("Integrations", "settings-integrations"),
     NavItem("Wellness", "settings-wellness"),

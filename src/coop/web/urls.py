@@ -1,6 +1,17 @@
 from django.urls import path
 
-from coop.web.views import api_keys, auth, console, integrations, queue_admin, wellness
+from coop.web.views import (
+    actions,
+    api_keys,
+    auth,
+    console,
+    integrations,
+    item_types,
+    policies,
+    queue_admin,
+    routing,
+    wellness,
+)
 
 urlpatterns = [
     path("", console.overview, name="overview"),
@@ -60,4 +71,34 @@ urlpatterns = [
         api_keys.public_key_pem,
         name="settings-signing-key-pem",
     ),
+    path("item-types", item_types.item_types, name="item-types"),
+    path("item-types/new", item_types.item_type_form, name="item-type-create"),
+    path("item-types/<str:type_id>/edit", item_types.item_type_form, name="item-type-edit"),
+    path("item-types/<str:type_id>/delete", item_types.item_type_delete, name="item-type-delete"),
+    path("policies", policies.policies, name="policies"),
+    path("policies/new", policies.policy_form, name="policy-create"),
+    path("policies/<str:policy_id>/edit", policies.policy_form, name="policy-edit"),
+    path("policies/<str:policy_id>/delete", policies.policy_delete, name="policy-delete"),
+    path("actions", actions.actions, name="actions"),
+    path("actions/new", actions.action_form, name="action-create"),
+    path("actions/<str:action_id>/edit", actions.action_form, name="action-edit"),
+    path("actions/<str:action_id>/delete", actions.action_delete, name="action-delete"),
+    path(
+        "actions/<str:action_id>/test-delivery",
+        actions.action_test_delivery,
+        name="action-test-delivery",
+    ),
+    path("routing", routing.routing, name="routing"),
+    path("routing/<str:list_name>/new", routing.routing_rule_form, name="routing-rule-create"),
+    path(
+        "routing/<str:list_name>/<str:rule_id>/edit",
+        routing.routing_rule_form,
+        name="routing-rule-edit",
+    ),
+    path(
+        "routing/<str:list_name>/<str:rule_id>/delete",
+        routing.routing_rule_delete,
+        name="routing-rule-delete",
+    ),
+    path("routing/<str:list_name>/reorder", routing.routing_reorder, name="routing-reorder"),
 ]
