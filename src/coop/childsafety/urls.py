@@ -1,5 +1,10 @@
-"""Console pages of the child-safety context (NCMEC jobs, settings and reports)."""
+"""Console pages of the child-safety context (the NCMEC job's decision; the job page itself is
+`/jobs/<id>`, review's URL, rendered by coop.childsafety.views.jobs)."""
 
-from django.urls import path  # noqa: F401 - patterns are added by the NCMEC pages
+from django.urls import path
 
-urlpatterns: list = []
+from coop.childsafety.views import jobs
+
+urlpatterns = [
+    path("jobs/<uuid:job_id>/ncmec", jobs.ncmec_job_decide, name="ncmec-job-decide"),
+]
