@@ -144,6 +144,7 @@ URL_REQUIRES: dict[str, str | None] = {
     "settings-signing-key-rotate": "MANAGE_ORG",
     "settings-signing-key-pem": "MANAGE_ORG",
     "settings-wellness": "MANAGE_ORG",
+    "settings-ncmec": "MANAGE_ORG",
     "queue-create": "EDIT_MRT_QUEUES",
     "queue-edit": "EDIT_MRT_QUEUES",
     "queue-delete": "EDIT_MRT_QUEUES",
@@ -159,6 +160,9 @@ URL_REQUIRES: dict[str, str | None] = {
     "decisions": "VIEW_MRT_DATA",
     "decisions-csv": "VIEW_MRT_DATA",
     "skips-csv": "VIEW_MRT_DATA",
+    # review.md: only VIEW_CHILD_SAFETY_DATA sees (and so decides) NCMEC jobs; whether the
+    # user may work the job's queue is checked on the object.
+    "ncmec-job-decide": "VIEW_CHILD_SAFETY_DATA",
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coop.web.views import api_keys, auth, console, queue_admin, wellness
+from coop.web.views import api_keys, auth, console, ncmec_settings, queue_admin, wellness
 
 urlpatterns = [
     path("", console.overview, name="overview"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("queues/<str:queue_id>/edit", queue_admin.queue_form, name="queue-edit"),
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("settings/wellness", wellness.settings_wellness, name="settings-wellness"),
+    path("settings/ncmec", ncmec_settings.settings_ncmec, name="settings-ncmec"),
     path("account", wellness.account, name="account"),
     path(
         "settings/api-keys/public-key.pem",
