@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from api.conftest import api
+from config.conftest import run_config
 from coop.catalog.item_data import schemas_for
 from coop.catalog.models import ItemType
 from coop.config.services import save_object
@@ -17,7 +18,7 @@ from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from factories import queue, user
 
-__all__ = ["api"]
+__all__ = ["api", "run_config"]
 
 IMG = "https://media.example/"
 
