@@ -17,7 +17,7 @@ from coop.childsafety.decisions import NOT_RELEVANT, requirement_text
 from coop.childsafety.gathering import MAX_MEDIA, SCAN_LIMIT
 from coop.childsafety.jobs import case_for
 from coop.childsafety.reporting import ncmec_is_test
-from coop.childsafety.settings import media_to_review, missing_for_reporting, ncmec_settings
+from coop.childsafety.settings import missing_for_reporting, ncmec_settings
 from coop.core.enums import FileAnnotation, IncidentType, IndustryClassification, JobStatus
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
@@ -130,7 +130,6 @@ def job_page(
         "annotations": FileAnnotation.choices,
         "incident_types": [(t.name, t.label) for t in IncidentType],
         "requirement": requirement_text(settings, len(case.media)),
-        "required_count": media_to_review(settings, len(case.media)),
         "missing": missing_for_reporting(settings),
         "is_test": ncmec_is_test(),
         "pending": pending,

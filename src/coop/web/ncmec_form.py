@@ -102,7 +102,9 @@ class NcmecSettingsForm(forms.Form):
         "before Submit to NCMEC is accepted.",
     )
     media_review_count = forms.IntegerField(
-        label="Minimum number of media items", required=False, help_text="With A minimum number."
+        label="Minimum number of media items",
+        required=False,
+        help_text="With “A minimum number”: how many media items at least (1 or more).",
     )
     internet_detail_type = forms.ChoiceField(
         label="Default internet detail type",

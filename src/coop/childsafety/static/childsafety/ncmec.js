@@ -9,6 +9,8 @@
     "month", "week", "time",
   ]);
 
+  const OWN_KEYS = new Set(["j", "k", "m", "t"]);
+
   function isTyping(el) {
     if (!el || el === document.body) return false;
     if (el.isContentEditable) return true;
@@ -38,9 +40,9 @@
     const dialog = document.getElementById("shortcuts");
     if (dialog && dialog.open) return;
     const el = document.activeElement;
-    // From a classification list, j / k still move on (letters choose within the list).
+    // From a classification list these keys still work (A, B, N choose within the list).
     const inSelect = el && el.matches && el.matches("[data-media-select]");
-    if (isTyping(el) && !(inSelect && (event.key === "j" || event.key === "k"))) return;
+    if (isTyping(el) && !(inSelect && OWN_KEYS.has(event.key))) return;
     let done = false;
     if (event.key === "j") done = moveMedia(1);
     else if (event.key === "k") done = moveMedia(-1);
