@@ -9,8 +9,7 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
-from browser.conftest import browser, page, screenshot_dir, sign_in
-from childsafety.conftest import enable_reporting, store
+from childsafety.conftest import catalog, enable_reporting, store
 from coop.accounts.services import create_user
 from coop.childsafety.jobs import enqueue_user
 from coop.childsafety.models import NcmecReport
@@ -19,9 +18,9 @@ from coop.core.items import ItemRef
 from coop.review.models import Decision, JobSource
 from factories import queue
 
-__all__ = ["browser", "page", "screenshot_dir", "sign_in"]
+__all__ = ["catalog"]
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct horse battery staple"
 
