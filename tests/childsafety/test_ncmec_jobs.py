@@ -314,3 +314,21 @@ def test_actions_api_errors_for_unknown_types_are_clear(ncmec_queue):
     with pytest.raises(ActionError) as caught:
         run(ActionRequest("coop.ncmec", ItemRef("x", "nope"), ExecutionSource.API))
     assert caught.value.pointer == "/itemTypeId"
+
+
+def test_a_coop_ncmec_action_and_its_refusal_are_child_safety_on_job_pages(client, catalog, people):
+    """The job page lists the actions taken on the item and its author: `coop.ncmec` (and why
+    it was not applied) only for users with VIEW_CHILD_SAFETY_DATA."""
+    q = queue("q", [people["mod"], people["cs"]])
+    job = rule_job(store("p-1"), q)
+    (execution,) = run(ActionRequest("coop.ncmec", POST, ExecutionSource.RULE))
+    assert "No NCMEC queue is set" in execution.refused_reason
+    client.force_login(people["cs"])
+    page = client.get(f"/jobs/{job.pk}").content.decode()
+    assert "Actions already taken on this item" in page
+    assert "not applied" in page
+    assert "No NCMEC queue is set" in page
+    client.force_login(people["mod"])
+    page = client.get(f"/jobs/{job.pk}").content.decode()
+    assert "Actions already taken on this item" not in page  # coop.ncmec was the only one
+    assert "No NCMEC queue is set" not in page

@@ -156,6 +156,8 @@ def parse(post: QueryDict, case: NcmecCase) -> NcmecChoice:
 def requirement_text(settings: NcmecSettings, media_count: int) -> str:
     """The media-review requirement in words, for the page and its errors."""
     needed = media_to_review(settings, media_count)
+    if media_count == 0:
+        return "no media items to classify (a text-only case: select messages)"
     if settings["mediaReview"]["mode"] == MediaReviewMode.ALL or needed == media_count:
         return f"every media item ({media_count}) classified or marked not relevant"
     return f"at least {needed} of the {media_count} media items classified or marked not relevant"
