@@ -8,7 +8,8 @@ import pytest
 from django.db import connection, transaction
 
 from coop.accounts.models import Role, User
-from coop.childsafety.models import NcmecRequest
+from coop.childsafety.models import NcmecCase
+from coop.config.services import save_object
 from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, Delivery, DeliveryStatus, ExecutionSource
 from coop.enforcement.services import (
@@ -19,7 +20,7 @@ from coop.enforcement.services import (
     rule_idempotency_key,
 )
 from coop.enforcement.tasks import deliver
-from coop.review.models import Job
+from coop.review.models import Job, Queue
 from enforcement.conftest import POST, USER, submit
 
 
@@ -207,15 +208,30 @@ def test_author_actions_without_author_are_refused_clearly(catalog):
     # From a rule nobody waits for an answer: the refusal is recorded on the execution.
     (execution,) = run(ActionRequest("coop.ncmec", POST, ExecutionSource.RULE))
     assert "has no known author" in execution.refused_reason
-    assert NcmecRequest.objects.count() == 0
+    assert not Job.objects.filter(kind="NCMEC").exists()
 
 
-def test_ncmec_action_creates_one_pending_request_per_user(catalog):
+def test_ncmec_action_creates_one_pending_job_per_user(catalog):
+    Queue.objects.create(id="ncmec", name="NCMEC")
+    assert save_object("ncmec", {"defaultQueue": "ncmec"}).ok
     submit("p-1", author="u-1")
     submit("p-2", author="u-1")
     run(ActionRequest("coop.ncmec", POST, ExecutionSource.RULE))
     run(ActionRequest("coop.ncmec", ItemRef("p-2", "post"), ExecutionSource.API))
-    request = NcmecRequest.objects.get()
-    assert (request.user_id, request.user_type_id) == ("u-1", "user")
-    assert (request.item_id, request.status, request.source) == ("p-1", "PENDING", "RULE")
-    assert "Waiting for NCMEC review" in request.reason
+    job = Job.objects.get(kind="NCMEC")
+    assert (job.item_id, job.item_type_id, job.queue_id) == ("u-1", "user", "ncmec")
+    assert (job.status, job.source) == ("PENDING", "RULE")
+    case = NcmecCase.objects.get(job=job)
+    assert [(e["id"], e["source"]) for e in case.entries] == [("p-1", "RULE"), ("p-2", "API")]
+
+
+def test_ncmec_action_refusals_reach_the_caller(catalog):
+    """No NCMEC queue set: the API caller gets the reason, a rule's execution records it."""
+    submit("p-1", author="u-1")
+    with pytest.raises(ActionError) as caught:
+        run(ActionRequest("coop.ncmec", POST, ExecutionSource.API))
+    assert caught.value.title == "Cannot create NCMEC job"
+    assert "No NCMEC queue is set" in caught.value.detail
+    (execution,) = run(ActionRequest("coop.ncmec", POST, ExecutionSource.RULE))
+    assert "No NCMEC queue is set" in execution.refused_reason
+    assert not Job.objects.exists()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from coop.childsafety.models import NcmecRequest
+from coop.config.services import save_object
 from coop.core.items import ItemRef
 from coop.enforcement.models import ActionExecution, Delivery, StrikeRecord
 from coop.review.claims import claim_next
@@ -51,7 +51,7 @@ def snapshot() -> tuple:
         ActionExecution.objects.count(),
         Delivery.objects.count(),
         StrikeRecord.objects.count(),
-        NcmecRequest.objects.count(),
+        Job.objects.filter(kind="NCMEC").count(),
     )
 
 
@@ -329,10 +329,12 @@ def test_actions_and_move_together(setup, people):
 
 def test_enqueue_to_ncmec_closes_the_job(setup, people):
     _, job = setup
+    queue("ncmec")
+    assert save_object("ncmec", {"defaultQueue": "ncmec"}).ok
     decision = decide(job.pk, people["mod"], DecisionInput(enqueue_ncmec=True))
-    request = NcmecRequest.objects.get()
-    assert (request.user_id, request.user_type_id, request.item_id) == ("u-1", "user", "p-1")
-    assert request.source == "REVIEW"
+    ncmec = Job.objects.get(kind="NCMEC")
+    assert (ncmec.item_id, ncmec.item_type_id, ncmec.queue_id) == ("u-1", "user", "ncmec")
+    assert ncmec.source == "MANUAL"
     assert Job.objects.get(pk=job.pk).status == JobStatus.DECIDED
     assert decision.components == [
         {

@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from coop.config.services import save_object
 from coop.core.enums import DecisionSource
 from coop.enforcement.models import ActionExecution
 from coop.review.audit import DECISIONS_HEADER, DecisionFilters, decisions_csv, recent_decisions
@@ -100,6 +101,8 @@ def test_recent_decisions_and_the_csv_show_and_filter_by_source(client, catalog,
 
 
 def test_an_api_ncmec_action_is_child_safety(client, catalog, people, api):
+    queue("ncmec")
+    assert save_object("ncmec", {"defaultQueue": "ncmec"}).ok
     post("p-1", author="u-1")
     response = api.post(
         "/api/v1/actions/", {"actionId": "coop.ncmec", "itemId": "p-1", "itemTypeId": "post"}

@@ -158,6 +158,7 @@ URL_REQUIRES: dict[str, str | None] = {
     "settings-http-signal-edit": "MANAGE_ORG",
     "settings-http-signal-delete": "MANAGE_ORG",
     "settings-http-signal-test": "MANAGE_ORG",
+    "settings-ncmec": "MANAGE_ORG",
     "queue-create": "EDIT_MRT_QUEUES",
     "queue-edit": "EDIT_MRT_QUEUES",
     "queue-delete": "EDIT_MRT_QUEUES",
@@ -194,6 +195,9 @@ URL_REQUIRES: dict[str, str | None] = {
     "routing-rule-edit": "MANAGE_ROUTING_RULES",
     "routing-rule-delete": "MANAGE_ROUTING_RULES",
     "routing-reorder": "MANAGE_ROUTING_RULES",
+    # review.md: only VIEW_CHILD_SAFETY_DATA sees (and so decides) NCMEC jobs; whether the
+    # user may work the job's queue is checked on the object.
+    "ncmec-job-decide": "VIEW_CHILD_SAFETY_DATA",
 }
 
 

@@ -147,16 +147,24 @@ def test_403_page_for_missing_permission(client, make_user):
     assert "access to this page" in response.content.decode()
 
 
-def test_overview_lists_pending_ncmec_requests_to_child_safety_staff(client, make_user):
-    from coop.childsafety.models import NcmecRequest
+def test_overview_lists_pending_ncmec_jobs_to_child_safety_staff(client, make_user):
+    from coop.childsafety.models import NcmecCase
+    from coop.review.models import Job, JobKind
+    from coop.review.services import default_queue
 
-    NcmecRequest.objects.create(
-        user_id="u-7", user_type_id="user", item_id="p-1", item_type_id="post",
-        source="RULE", reason="Waiting for the NCMEC review flow.",
+    job = Job.objects.create(
+        queue=default_queue(), kind=JobKind.NCMEC, item_id="u-7", item_type_id="user",
+        source="RULE",
+    )  # fmt: skip
+    NcmecCase.objects.create(
+        job=job, entries=[{"id": "p-1", "typeId": "post", "source": "RULE", "at": "x"}],
+        entry_count=1,
     )  # fmt: skip
     client.force_login(make_user("Child Safety Moderator"))
     page = client.get("/").content.decode()
     assert "Waiting for NCMEC review" in page
     assert "user/u-7" in page
+    assert "post/p-1" in page
+    assert "No NCMEC queue is set" in page
     client.force_login(make_user("Moderator"))
     assert "user/u-7" not in client.get("/").content.decode()

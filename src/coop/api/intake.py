@@ -14,6 +14,7 @@ from coop.api.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
 from coop.api.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
 from coop.catalog.item_data import ItemDataError, ItemSchema, schemas_for
 from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
+from coop.childsafety.jobs import enqueue_report
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.ingest.store import (
@@ -255,7 +256,10 @@ def submit_report(payload: ReportIn) -> Report:
             ],
             additional_items=[{"id": i.id, "typeId": i.typeId} for i in payload.additionalItems],
         )
-        route_and_enqueue(item, JobSource.REPORT, policy_ids, report=report)
+        if report.csam:  # the NCMEC flow, never ordinary routing (api.md)
+            enqueue_report(item, report, policy_ids)
+        else:
+            route_and_enqueue(item, JobSource.REPORT, policy_ids, report=report)
     return report
 
 

@@ -1,4 +1,5 @@
-"""Child-safety (NCMEC) requests (review.md, NCMEC). The review flow that works them comes later."""
+"""Child-safety records (review.md, NCMEC): what a user-level NCMEC job holds, and the CyberTip
+reports filed from them."""
 
 from __future__ import annotations
 
@@ -8,40 +9,35 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from coop.core.enums import Choices, NcmecReportStatus, NcmecStatus
+from coop.core.enums import Choices, NcmecReportStatus
 
 
-class NcmecRequest(models.Model):
-    """A user (and their media) to be reviewed for an NCMEC report.
+class NcmecCase(models.Model):
+    """What a user-level NCMEC job holds beyond its user (review.md, NCMEC): the items that
+    led to it, and the user's media and threads as gathered for the reviewer.
 
-    One pending request per user: further entry points for the same user merge into it.
-    `reason` says, in words an operator can act on, why the request is still waiting.
+    `entries` lists the distinct items every entry point named, in the order they came (the
+    reported item first). `media` and `threads` are gathered from the stored submissions
+    (coop.childsafety.gathering) when the reviewer opens the job and again after a new entry
+    (`stale`); `version` counts the gatherings, so a decision made on an older list is
+    refused instead of misapplied.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user_id = models.CharField(max_length=255)
-    user_type_id = models.CharField(max_length=64)
-    item_id = models.CharField(max_length=255, help_text="The item that led to the request")
-    item_type_id = models.CharField(max_length=64)
-    source = models.CharField(max_length=16)
-    status = models.CharField(
-        max_length=10, choices=NcmecStatus.choices, default=NcmecStatus.PENDING
+    job = models.OneToOneField(
+        "review.Job", primary_key=True, on_delete=models.CASCADE, related_name="ncmec_case"
     )
-    reason = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user_type_id", "user_id"],
-                condition=models.Q(status="PENDING"),
-                name="one_pending_ncmec_request_per_user",
-            )
-        ]
+    entries = models.JSONField(default=list, help_text="[{id, typeId, source, at}]")
+    entry_count = models.PositiveIntegerField(default=0, help_text="Every entry, merged ones too")
+    media = models.JSONField(default=list, help_text="[{item, url, kind, field, reported}]")
+    media_total = models.PositiveIntegerField(default=0, help_text="Media found, beyond the cap")
+    media_scan_complete = models.BooleanField(default=True)
+    threads = models.JSONField(default=list, help_text="[{thread, messages: [...], more}]")
+    version = models.PositiveIntegerField(default=0)
+    stale = models.BooleanField(default=True, help_text="Gather again before showing")
+    gathered_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"NCMEC {self.user_type_id}/{self.user_id} ({self.status})"
+        return f"NCMEC case of job {self.job_id}"
 
 
 class NcmecReport(models.Model):

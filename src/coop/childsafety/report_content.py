@@ -25,7 +25,7 @@ from coop.childsafety.cybertip import (
     Reporter,
 )
 from coop.childsafety.drafts import ReportDraft, ReportedMedia
-from coop.childsafety.report_settings import NcmecSettings
+from coop.childsafety.settings import NcmecSettings
 from coop.core.field_types import MEDIA_TYPES, FieldRole, FieldType
 from coop.core.items import ItemRef
 from coop.ingest.store import latest_for_each

@@ -62,7 +62,7 @@ from coop.childsafety.models import (
     NcmecReportStep,
     NcmecStepStatus,
 )
-from coop.childsafety.report_settings import (
+from coop.childsafety.settings import (
     NcmecSettings,
     cybertip_credentials,
     ncmec_settings,

@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from coop.accounts.models import User
+from coop.accounts.permissions import Permission
 from coop.catalog.builtins import BUILTIN_ACTIONS
 from coop.catalog.models import ChangeOperation, ConfigChange, OrgSettings, Policy
 from coop.config.document import FILE_VERSION, Document
@@ -97,6 +98,12 @@ def make_plan(
             signals=configured_registry(
                 signals or default_registry(),
                 from_block(desired["integrations"].get("integrations")),
+            ),
+            child_safety_emails=frozenset(
+                User.objects.filter(
+                    email__in=emails,
+                    role__permissions__contains=[Permission.VIEW_CHILD_SAFETY_DATA],
+                ).values_list("email", flat=True)
             ),
         )
     )

@@ -406,9 +406,21 @@ class Settings(Singleton):
 
 
 class Ncmec(Singleton):
+    """The password is exported as stored: `!secret NAME`, or the encrypted token of a value
+    set in the console (coop.catalog.credentials), never in clear."""
+
     key = "ncmec"
 
     spec_ = schema.NCMEC
+
+    def export(self, state: dict[str, Canonical]) -> Any:
+        data = state.get(self.key)
+        if data is None:
+            return None
+        out = schema.compact(data, schema.NCMEC)
+        if "contactPerson" in out:
+            out["contactPerson"] = schema.compact(out["contactPerson"], schema.NCMEC_CONTACT_PERSON)
+        return out
 
 
 class Integrations(Singleton):

@@ -32,12 +32,16 @@ from typing import Any
 from coop.catalog.builtins import RESERVED_PREFIX
 from coop.catalog.credentials import credential_problem
 from coop.catalog.org_settings import DEFAULTS as SETTINGS_DEFAULTS
+from coop.childsafety.settings import DEFAULTS as NCMEC_DEFAULTS
+from coop.childsafety.settings import TEXT_LIMIT as NCMEC_TEXT_LIMIT
 from coop.core.enums import (
     BankKind,
     ClearDisposition,
     ClearScope,
     ColorScheme,
+    InternetDetailType,
     ItemKind,
+    MediaReviewMode,
     ParameterType,
     Penalty,
     QueueOrder,
@@ -615,12 +619,73 @@ INTEGRATIONS: Spec = {
     **{key: (nullable(nested(spec)), None) for key, spec in INTEGRATION_PROVIDERS.items()},
     integrations.HTTP_SIGNALS: (unique_ids(nested(HTTP_SIGNAL)), []),
 }
-NCMEC: Spec = {
-    "companyReportName": (name, REQUIRED),
-    "legalUrl": (nullable(url), None),
-    "contactEmail": (nullable(_email), None),
-    "defaultQueue": (nullable(ref), None),
-}
+
+
+def text(maximum: int) -> Check:
+    """A non-blank string of at most `maximum` characters (null when there is none)."""
+
+    def check(raw: Any, path: str, errors: Errors) -> str | None:
+        if not isinstance(raw, str) or not raw.strip():
+            errors.append(ConfigError(path, "must be a non-blank string (or null)"))
+            return None
+        if len(raw) > maximum:
+            errors.append(ConfigError(path, f"must be at most {maximum} characters"))
+            return None
+        return raw
+
+    return check
+
+
+def _media_review(raw: Any, path: str, errors: Errors) -> dict | None:
+    """`{mode: ALL}` or `{mode: MINIMUM, count: N}` with N >= 1."""
+    spec: Spec = {
+        "mode": (enum(*MediaReviewMode), REQUIRED),
+        "count": (integer(1), OPTIONAL),
+    }
+    data = obj(raw, path, errors, spec)
+    if not data or data.get("mode") is None:
+        return data
+    if data["mode"] == MediaReviewMode.MINIMUM and "count" not in data:
+        errors.append(ConfigError(f"{path}.count", "is required with mode MINIMUM"))
+    if data["mode"] == MediaReviewMode.ALL and "count" in data:
+        errors.append(ConfigError(f"{path}.count", "only mode MINIMUM takes a count"))
+    return data
+
+
+def ncmec_block(checks: dict[str, Check], defaults: dict[str, Any]) -> Spec:
+    """The `ncmec` block: its keys' checks, with the defaults of coop.childsafety.settings
+    (the one place they are written)."""
+    assert checks.keys() == defaults.keys(), "every ncmec key needs a check and a default"
+    return {key: (check, defaults[key]) for key, check in checks.items()}
+
+
+NCMEC_CONTACT_PERSON: Spec = ncmec_block(
+    {
+        "firstName": nullable(text(200)),
+        "lastName": nullable(text(200)),
+        "email": nullable(_email),
+        "phone": nullable(text(64)),
+    },
+    dict(NCMEC_DEFAULTS["contactPerson"]),
+)
+NCMEC: Spec = ncmec_block(
+    {
+        "companyReportName": nullable(name),
+        "legalUrl": nullable(url),
+        "contactEmail": nullable(_email),
+        "defaultQueue": nullable(ref),
+        "username": nullable(text(255)),
+        "password": nullable(credential),
+        "moreInfoUrl": nullable(url),
+        "termsOfService": nullable(text(NCMEC_TEXT_LIMIT)),
+        "contactPerson": nested(NCMEC_CONTACT_PERSON),
+        "defaultInternetDetailType": nullable(enum(*InternetDetailType)),
+        "mediaReview": _media_review,
+        "additionalInfoEndpoint": nullable(url),
+        "preservationEndpoint": nullable(url),
+    },
+    dict(NCMEC_DEFAULTS),
+)
 
 
 def item_type(raw: Any, path: str, errors: Errors) -> dict | None:

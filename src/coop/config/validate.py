@@ -26,6 +26,9 @@ class Context:
     builtin_actions: frozenset[str]
     user_emails: frozenset[str]
     signals: SignalRegistry
+    # Reviewers (by email) whose role has VIEW_CHILD_SAFETY_DATA: only they may review the
+    # NCMEC queue (review.md).
+    child_safety_emails: frozenset[str] = frozenset()
 
     def path(self, kind: str, object_id: str) -> str:
         if kind in ("settings", "ncmec", "integrations"):
@@ -146,8 +149,47 @@ def _check_singletons(ctx: Context, errors: Errors) -> None:
                 where = f"settings.strikes.thresholds[{i}].actions"
                 _check_action_refs(ctx, threshold["actions"], where, users, errors)
     ncmec = ctx.state.get("ncmec", {}).get("ncmec")
-    if ncmec and ncmec["defaultQueue"] and ncmec["defaultQueue"] not in ctx.state.get("queues", {}):
-        errors.append(ConfigError("ncmec.defaultQueue", f"unknown queue {ncmec['defaultQueue']!r}"))
+    if ncmec and ncmec["defaultQueue"]:
+        _check_ncmec_queue(ctx, ncmec["defaultQueue"], errors)
+
+
+def _check_ncmec_queue(ctx: Context, queue_id: str, errors: Errors) -> None:
+    """The NCMEC queue exists, is not the default queue (whose every job would become
+    child-safety) nor an appeals queue, and only users with VIEW_CHILD_SAFETY_DATA review it:
+    on the queue's reviewers when the queue is being saved, else on `ncmec.defaultQueue`."""
+    queue = ctx.state.get("queues", {}).get(queue_id)
+    where = "ncmec.defaultQueue"
+    if queue is None:
+        errors.append(ConfigError(where, f"unknown queue {queue_id!r}"))
+        return
+    if queue["appeals"]:
+        errors.append(ConfigError(where, f"queue {queue_id!r} is an appeals queue"))
+    if queue["default"]:
+        errors.append(
+            ConfigError(
+                where,
+                f"queue {queue_id!r} is the default queue; choose a queue of its own "
+                "(every job in the NCMEC queue is hidden from users without "
+                "VIEW_CHILD_SAFETY_DATA)",
+            )
+        )
+    refused = [e for e in queue["reviewers"] if e is not None and e not in ctx.child_safety_emails]
+    if not refused:
+        return
+    rule = "only users with the VIEW_CHILD_SAFETY_DATA permission may review the NCMEC queue"
+    if ("queues", queue_id) in ctx.paths:
+        path = ctx.path("queues", queue_id)
+        for i, email in enumerate(queue["reviewers"]):
+            if email in refused:
+                errors.append(
+                    ConfigError(f"{path}.reviewers[{i}]", f"{rule}; {email} does not have it")
+                )
+    else:
+        errors.append(
+            ConfigError(
+                where, f"{rule}; reviewers of queue {queue_id!r} without it: {', '.join(refused)}"
+            )
+        )
 
 
 def _condition(

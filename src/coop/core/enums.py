@@ -153,6 +153,7 @@ class DecisionType(Choices):
     APPEAL_ACCEPT = "APPEAL_ACCEPT"
     APPEAL_REJECT = "APPEAL_REJECT"
     INVALIDATED = "INVALIDATED"
+    NCMEC_REPORT = "NCMEC_REPORT"  # Submit to NCMEC, on an NCMEC job
 
 
 class DecisionSource(Choices):
@@ -203,10 +204,6 @@ class SubmissionSource(Choices):
     REPORT = "REPORT"  # reported item, thread or additional items of a report
     APPEAL = "APPEAL"
     PARTIAL_ITEMS = "PARTIAL_ITEMS"
-
-
-class NcmecStatus(Choices):
-    PENDING = "PENDING"
 
 
 class NcmecReportStatus(Choices):
@@ -276,6 +273,13 @@ class InternetDetailType(Choices):
     CELL_PHONE = "CELL_PHONE"
     NON_INTERNET = "NON_INTERNET"
     PEER_TO_PEER = "PEER_TO_PEER", "Peer to peer"
+
+
+class MediaReviewMode(Choices):
+    """How many media of an NCMEC job the reviewer must classify before submitting."""
+
+    ALL = "ALL", "Every media item"
+    MINIMUM = "MINIMUM", "A minimum number"
 
 
 class ColorScheme(Choices):

@@ -27,6 +27,17 @@ class BuiltinCall:
     signal_score: float = 0.0  # the firing rules' signal score (PRIORITY review queues)
 
 
+class BuiltinRefused(Exception):
+    """Raised by a handler that cannot act (e.g. no NCMEC job can be made for the item):
+    `reason` says why in words an operator can act on, `pointer` names the request field
+    it concerns (`/itemId`). Enforcement turns it into the caller's answer: an API error, a
+    refused decision, or the execution's `refused_reason` in the rule execution log."""
+
+    def __init__(self, reason: str, pointer: str = "/itemId", title: str = "Action refused"):
+        super().__init__(reason)
+        self.reason, self.pointer, self.title = reason, pointer, title
+
+
 @dataclass(frozen=True, slots=True)
 class Builtin:
     handler: Callable[[BuiltinCall], None]

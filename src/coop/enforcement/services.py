@@ -22,7 +22,7 @@ from coop.catalog.item_data import escape_pointer_token
 from coop.catalog.models import Action, ItemKind, ItemType, Policy
 from coop.catalog.org_settings import org_settings
 from coop.core.items import ItemRef
-from coop.enforcement.builtin_actions import BuiltinCall, builtin
+from coop.enforcement.builtin_actions import BuiltinCall, BuiltinRefused, builtin
 from coop.enforcement.models import (
     ActionExecution,
     Delivery,
@@ -430,29 +430,35 @@ def action_payload(item: _Prepared, catalog: _Catalog, strike_count: int | None)
 
 
 def _builtin(item: _Prepared, execution: ActionExecution) -> None:
+    """Run a built-in's handler (in a savepoint: a refusal leaves nothing half-written).
+    When it cannot act, a caller who waits for an answer gets an ActionError; automated
+    sources record the reason on the execution instead."""
     request = item.request
     registered = builtin(item.action.id)
-    if registered.needs_user and item.user is None:
-        reason = (
-            f"{request.item.item_type_id}/{request.item.item_id} has no known author "
-            "(no creatorId role value in its latest submission)."
-        )
+    try:
+        if registered.needs_user and item.user is None:
+            raise BuiltinRefused(
+                f"{request.item.item_type_id}/{request.item.item_id} has no known author "
+                "(no creatorId role value in its latest submission).",
+                title="Item has no author",
+            )
+        with transaction.atomic():
+            registered.handler(
+                BuiltinCall(
+                    action_id=item.action.id,
+                    item=request.item,
+                    submission_id=item.submission_id,
+                    user=item.user,
+                    source=request.source,
+                    policy_ids=tuple(request.policy_ids),
+                    signal_score=request.signal_score,
+                )
+            )
+    except BuiltinRefused as refused:
         if request.source not in AUTOMATED:
-            raise ActionError("Item has no author", reason, "/itemId")
-        execution.refused_reason = reason
+            raise ActionError(refused.title, refused.reason, refused.pointer) from None
+        execution.refused_reason = refused.reason
         execution.save(update_fields=["refused_reason"])
-        return
-    registered.handler(
-        BuiltinCall(
-            action_id=item.action.id,
-            item=request.item,
-            submission_id=item.submission_id,
-            user=item.user,
-            source=request.source,
-            policy_ids=tuple(request.policy_ids),
-            signal_score=request.signal_score,
-        )
-    )
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:

@@ -25,7 +25,12 @@ from coop.review.comments import comments_for
 from coop.review.models import Appeal, Comment, Job, JobKind, JobStatus, Queue, Report
 from coop.review.redaction import redacted, redacted_matches, visible_data, visible_fields
 from coop.review.skips import may_skip
-from coop.review.visibility import child_safety_queue_id, may_move_to, visible_jobs
+from coop.review.visibility import (
+    child_safety_queue_id,
+    may_move_to,
+    visible_executions,
+    visible_jobs,
+)
 from coop.rules.models import Rule, RuleExecution
 
 THREAD_RADIUS = 10
@@ -144,7 +149,7 @@ def job_context(job: Job, user: User, reports_page: int | str | None = 1) -> Job
     type_ids = {job.item_type_id} | {r.item_type_id for r in latest.values()}
     item_types = ItemType.objects.in_bulk(type_ids)
     item = _view(ref, latest.get(ref), item_types)
-    author = _author(job, item, item_types)
+    author = _author(job, item, item_types, user)
     thread = _thread(item, latest.get(ref), reports, item_types)
     policy_ids = list(
         dict.fromkeys(
@@ -176,8 +181,9 @@ def job_context(job: Job, user: User, reports_page: int | str | None = 1) -> Job
             ref, item_types.get(job.item_type_id), getattr(latest.get(ref), "data", None)
         ),
         item_actions=list(
-            ActionExecution.objects.filter(
-                item_id=ref.item_id, item_type_id=ref.item_type_id
+            visible_executions(
+                user,
+                ActionExecution.objects.filter(item_id=ref.item_id, item_type_id=ref.item_type_id),
             ).order_by("-created_at")[:PREVIOUS_ACTIONS]
         ),
         other_jobs=list(
@@ -243,7 +249,9 @@ def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemTy
     )
 
 
-def _author(job: Job, item: ItemView, item_types: dict[str, ItemType]) -> AuthorView | None:
+def _author(
+    job: Job, item: ItemView, item_types: dict[str, ItemType], user: User
+) -> AuthorView | None:
     """The user the job is about: the item itself (USER items), else its creator."""
     if item.kind == ItemKind.USER:
         ref = item.ref
@@ -262,8 +270,9 @@ def _author(job: Job, item: ItemView, item_types: dict[str, ItemType]) -> Author
         item=user_view,
         strike_total=user_strike_total(ref),
         previous_actions=list(
-            ActionExecution.objects.filter(
-                item_id=ref.item_id, item_type_id=ref.item_type_id
+            visible_executions(
+                user,
+                ActionExecution.objects.filter(item_id=ref.item_id, item_type_id=ref.item_type_id),
             ).order_by("-created_at")[:PREVIOUS_ACTIONS]
         ),
         recent_items=_redacted(

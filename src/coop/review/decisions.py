@@ -3,7 +3,8 @@
 `decide` locks the job row (`SELECT ... FOR UPDATE`), checks everything on the server, then
 commits together: the job's closing (or its move), the action executions with their callback
 deliveries and strikes (one `execute_actions` call), the appeal-decision and ignore callbacks,
-the NCMEC request, the audit `Decision` row and the "clear other reports" sweep. Two
+the NCMEC job (Enqueue to NCMEC) or report (Submit to NCMEC), the audit `Decision` row and
+the "clear other reports" sweep. Two
 concurrent decides on one job serialise on the row lock; the second sees the job closed and
 gets `AlreadyDecidedError`, with nothing changed.
 """
@@ -11,6 +12,7 @@ gets `AlreadyDecidedError`, with nothing changed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -25,7 +27,7 @@ from coop.catalog import builtins
 from coop.catalog.models import Action, ItemType, Policy
 from coop.catalog.org_settings import ncmec_queue_id, org_settings, stored_data_subquery
 from coop.core.items import ItemRef
-from coop.enforcement.builtin_actions import BuiltinCall, builtin
+from coop.enforcement.builtin_actions import BuiltinCall, BuiltinRefused, builtin
 from coop.enforcement.models import DeliveryEvent, ExecutionSource
 from coop.enforcement.services import ActionError, ActionRequest, create_delivery, execute_actions
 from coop.review.claims import holds_lease
@@ -63,6 +65,10 @@ class DecisionInput:
     appeal: Literal["ACCEPT", "REJECT"] | None = None
     reason: str = ""
     note: str = ""
+    # Submit to NCMEC (NCMEC jobs only): coop.childsafety's builder of the NCMEC_REPORT
+    # component, run in the decision's transaction with the job locked; it may raise
+    # DecisionRefusedError, and then nothing is written.
+    ncmec_report: Callable[[Job], dict[str, Any]] | None = None
 
 
 def decide(job_id: uuid.UUID | str, user: User, decision: DecisionInput) -> Decision:
@@ -139,6 +145,13 @@ def _check(
 
 def _check_composition(job: Job, d: DecisionInput, acts_on_item: bool) -> None:
     """Which components may go together."""
+    if job.kind == JobKind.NCMEC:
+        others = d.actions or d.move_to_queue or d.enqueue_ncmec or d.appeal
+        if others or d.ignore == (d.ncmec_report is not None):
+            raise DecisionRefusedError("An NCMEC job is closed with Submit to NCMEC or Ignore.")
+        return
+    if d.ncmec_report is not None:
+        raise DecisionRefusedError("Only NCMEC jobs are submitted to NCMEC.")
     if not (d.actions or d.ignore or d.move_to_queue or d.enqueue_ncmec or d.appeal):
         raise DecisionRefusedError(
             "Choose a decision: an action, ignore, move, NCMEC or an appeal."
@@ -301,6 +314,8 @@ def _commit(
         _ignore_callback(job, review_settings["review"]["ignoreCallbackUrl"])
     if d.appeal is not None:
         components.append(_appeal(job, d.appeal, review_settings["appeals"]))
+    if d.ncmec_report is not None:
+        components.append(d.ncmec_report(job))
     if checked.ncmec_user is not None:
         components.append(_enqueue_ncmec(job, item, checked.ncmec_user))
     if checked.move_target is not None:
@@ -349,10 +364,15 @@ def _ignore_callback(job: Job, url: str | None) -> None:
 
 
 def _enqueue_ncmec(job: Job, item: ItemRef, ncmec_user: ItemRef) -> dict[str, Any]:
+    """Convert the job into its author's user-level NCMEC job (coop.childsafety, through the
+    `coop.ncmec` built-in); refused with the reason when none can be made."""
     call = BuiltinCall(
         builtins.NCMEC, item, job.submission_id, ncmec_user, ExecutionSource.REVIEW, ()
     )
-    builtin(builtins.NCMEC).handler(call)
+    try:
+        builtin(builtins.NCMEC).handler(call)
+    except BuiltinRefused as refused:
+        raise DecisionRefusedError(refused.reason, "enqueue_ncmec") from None
     return {"type": DecisionType.NCMEC, "itemRef": item, "userRef": ncmec_user}
 
 

@@ -31,6 +31,7 @@ TYPE_CHOICES = [
     (DecisionType.IGNORE, "Ignore"),
     (DecisionType.MOVE, "Move"),
     (DecisionType.NCMEC, "Enqueue to NCMEC"),
+    (DecisionType.NCMEC_REPORT, "Submit to NCMEC"),
     (DecisionType.APPEAL_ACCEPT, "Overturn (appeal accepted)"),
     (DecisionType.APPEAL_REJECT, "Uphold (appeal rejected)"),
     (DecisionType.AUTOMATIC_CLOSE, "Automatic close"),

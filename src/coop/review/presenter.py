@@ -18,7 +18,7 @@ from coop.review.forms import DecisionForm, actions_for_type
 from coop.review.items import related_target
 from coop.review.models import Job, JobKind, JobStatus
 from coop.review.views import present
-from coop.review.visibility import may_work_job
+from coop.review.visibility import has_csam_report, may_work_job
 
 
 def _executions(executions: list[Any], names: present.Names) -> list[dict[str, Any]]:
@@ -142,6 +142,9 @@ def job_page(
         "decision_policies": [names.policy(p) for p in (decision.policy_ids if decision else [])],
         "item_actions": _executions(ctx.item_actions, names),
         "author_actions": _executions(ctx.author.previous_actions if ctx.author else [], names),
+        # A `csam: true` report that could not become a user-level NCMEC job (no author,
+        # user already reported, ...): Enqueue to NCMEC tries again and says why not.
+        "csam_reported": job.kind != JobKind.NCMEC and has_csam_report(job),
         "require_policy": ctx.review_settings.get("requirePolicyForDecisions", False),
         "reason_rule": _reason_rule(ctx.review_settings),
     }

@@ -14,7 +14,6 @@ from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobSource, Queue, Report
 from coop.review.services import default_appeals_queue, default_queue, enqueue_for_review
-from coop.review.visibility import child_safety_queue_id
 from coop.rules.evaluator import EvaluationContext, Routing, evaluate
 from coop.rules.models import RoutingDecision, RoutingKind
 from coop.rules.rulebook import LoadedRoutingRule, current_rulebook, item_for, signal_provider
@@ -53,12 +52,6 @@ def choose_queue(
     return RoutingChoice(default_appeals_queue() if appeal else default_queue(), None, evaluations)
 
 
-def _child_safety_queue() -> Queue:
-    queue_id = child_safety_queue_id()
-    queue = Queue.objects.filter(pk=queue_id).first() if queue_id else None
-    return queue if queue is not None else default_queue()
-
-
 def _logged(rule: LoadedRoutingRule, outcome: str, result: dict[str, Any]) -> dict[str, Any]:
     return {"rule": rule.id, "version": rule.version, "outcome": outcome, "result": result}
 
@@ -75,14 +68,9 @@ def route_and_enqueue(
     """Create (or merge into) the routed job of `item` (`signal_score`: see
     services.enqueue_for_review). Call inside the caller's transaction.
 
-    A report with `csam: true` is not routed (api.md): it goes to the NCMEC queue, or, when none
-    is configured, is held in the default queue, where its job is visible only to users with
-    VIEW_CHILD_SAFETY_DATA (coop.review.visibility: a csam report makes its job child-safety
-    wherever it sits)."""
-    if report is not None and report.csam and not appeal:
-        choice = RoutingChoice(_child_safety_queue(), None)
-    else:
-        choice = choose_queue(item, source, policy_ids, appeal)
+    Reports with `csam: true` never come here: coop.childsafety.jobs puts them in the NCMEC
+    flow (api.md)."""
+    choice = choose_queue(item, source, policy_ids, appeal)
     job = enqueue_for_review(
         item, choice.queue, source, policy_ids, report=report, signal_score=signal_score
     )

@@ -62,8 +62,12 @@ def enqueue_for_review(
     policy_ids: list[str],
     report: Report | None = None,
     signal_score: float = 0.0,
+    kind: JobKind | None = None,
 ) -> Job:
     """Create the item's pending job in `queue`, or merge into the one that exists.
+
+    `kind`: the job's kind, by default APPEAL in appeals queues and DEFAULT elsewhere
+    (coop.childsafety asks for NCMEC: a user's pending NCMEC job is a job of its own).
 
     `signal_score`: the score the enqueuing signals gave (PRIORITY queues order by it plus
     the report count; the highest score given for the job is kept).
@@ -75,7 +79,8 @@ def enqueue_for_review(
     """
     submission_id = item.pk if isinstance(item, ItemSubmission) else None
     now = timezone.now()
-    kind = JobKind.APPEAL if queue.is_appeals else JobKind.DEFAULT
+    if kind is None:
+        kind = JobKind.APPEAL if queue.is_appeals else JobKind.DEFAULT
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT_JOB,

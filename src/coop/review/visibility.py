@@ -1,7 +1,7 @@
 """Who may see, work and preview which queues, jobs, decisions and skips: the ONE access rule of
 the Review Console (review.md; accounts.md roles). Every reader goes through it: the queues page,
-the overview, the queue preview, the job page and its "other pending jobs", Recent Decisions
-and its CSV exports, claiming and deciding.
+the overview, the queue preview, the job page and its "other pending jobs" and previous
+actions, Recent Decisions and its CSV exports, claiming and deciding.
 
 Child-safety confidentiality
     A queue is *child-safety* when it is the organisation's NCMEC queue (`ncmec.defaultQueue`).
@@ -29,6 +29,7 @@ from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog import builtins
 from coop.catalog.org_settings import ncmec_queue_id
+from coop.enforcement.models import ActionExecution
 from coop.review.models import Decision, DecisionType, Job, JobKind, Queue, Report, Skip
 
 UNSET: object = object()
@@ -178,6 +179,16 @@ def visible_decisions(user: User | None, decisions: QuerySet[Decision]) -> Query
     return decisions.exclude(q)
 
 
+def visible_executions(
+    user: User, executions: QuerySet[ActionExecution]
+) -> QuerySet[ActionExecution]:
+    """Actions taken on an item, without `coop.ncmec` (sending the user to NCMEC review,
+    and why it could not be done) unless `user` may see child-safety data."""
+    if may_see_child_safety(user):
+        return executions
+    return executions.exclude(action_id=builtins.NCMEC)
+
+
 def visible_skips(user: User | None, skips: QuerySet[Skip]) -> QuerySet[Skip]:
     if user is None or may_see_child_safety(user):
         return skips
@@ -231,6 +242,7 @@ __all__ = [
     "may_work_job",
     "may_work_queue",
     "visible_decisions",
+    "visible_executions",
     "visible_jobs",
     "visible_skips",
     "with_csam_flag",

@@ -34,6 +34,7 @@ SETTINGS: tuple[NavItem, ...] = (
     NavItem("API keys", "settings-api-keys"),
     NavItem("Integrations", "settings-integrations"),
     NavItem("Wellness", "settings-wellness"),
+    NavItem("NCMEC", "settings-ncmec"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (

@@ -9,7 +9,7 @@ from django.utils import timezone
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
 from coop.catalog.org_settings import org_settings
-from coop.childsafety.models import NcmecRequest, NcmecStatus
+from coop.childsafety.jobs import WaitingJob, ncmec_queue, waiting
 from coop.ingest.models import ItemSubmission
 from coop.review.queues import pending_counts
 
@@ -26,9 +26,15 @@ class Overview:
     items_today: int | None  # None: the user may not see item data
     queues: list[QueueCount] | None  # None: the user reviews no queues
     active_api_keys: int | None  # None: the user does not manage the organisation
-    # Users waiting for NCMEC review (None: no child-safety permission); the NCMEC review
-    # flow that works them arrives later, so this is where they are visible until then.
-    ncmec_requests: list[NcmecRequest] | None = None
+    # Users waiting for NCMEC review (None: no child-safety permission), the oldest first.
+    ncmec: NcmecWaiting | None = None
+
+
+@dataclass(frozen=True)
+class NcmecWaiting:
+    jobs: list[WaitingJob]
+    pending: int
+    queue_set: bool  # False: no NCMEC queue is set, csam reports wait in the default queue
 
 
 def organisation_name() -> str:
@@ -53,8 +59,9 @@ def overview_for(user) -> Overview:
     if user.has_permission(Permission.MANAGE_ORG):
         active_api_keys = ApiKey.objects.filter(revoked_at__isnull=True).count()
 
-    ncmec_requests = None
+    ncmec = None
     if user.has_permission(Permission.VIEW_CHILD_SAFETY_DATA):
-        ncmec_requests = list(NcmecRequest.objects.filter(status=NcmecStatus.PENDING)[:20])
+        jobs, pending = waiting()
+        ncmec = NcmecWaiting(jobs, pending, ncmec_queue() is not None)
 
-    return Overview(organisation_name(), items_today, queues, active_api_keys, ncmec_requests)
+    return Overview(organisation_name(), items_today, queues, active_api_keys, ncmec)

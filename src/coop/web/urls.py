@@ -7,6 +7,7 @@ from coop.web.views import (
     console,
     integrations,
     item_types,
+    ncmec_settings,
     policies,
     queue_admin,
     routing,
@@ -29,6 +30,7 @@ urlpatterns = [
     path("queues/<str:queue_id>/edit", queue_admin.queue_form, name="queue-edit"),
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("settings/wellness", wellness.settings_wellness, name="settings-wellness"),
+    path("settings/ncmec", ncmec_settings.settings_ncmec, name="settings-ncmec"),
     path("account", wellness.account, name="account"),
     path("settings/integrations", integrations.integrations_page, name="settings-integrations"),
     path(

@@ -21,6 +21,7 @@ from coop.review.errors import AlreadyDecidedError, DecisionRefusedError
 from coop.review.forms import DecisionForm
 from coop.review.invalidation import invalidate_reporter
 from coop.review.items import related_target
+from coop.review.job_pages import render_registered
 from coop.review.models import Job, JobStatus, Queue
 from coop.review.presenter import job_page
 from coop.review.skips import may_skip, skip
@@ -41,6 +42,9 @@ def render_job(
     posted: QueryDict | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    registered = render_registered(request, job, error=error, posted=posted, status=status)
+    if registered is not None:  # another kind's own page (the NCMEC job view)
+        return registered
     page = request.GET.get("reports", 1)  # the report history's page
     context = job_page(job, request.user, error=error, posted=posted, reports_page=page)
     return render(request, "review/job.html", context, status=status)
@@ -62,7 +66,7 @@ def _next_queue(request: HttpRequest, job: Job) -> str:
     return job.queue_id
 
 
-def _held_by_another(job: Job, user) -> bool:
+def held_by_another(job: Job, user) -> bool:
     """Another reviewer holds the pending job (managers may decide it anyway)."""
     return (
         job.status == JobStatus.PENDING
@@ -75,7 +79,7 @@ def _held_by_another(job: Job, user) -> bool:
 @require_permission(Permission.VIEW_MRT, methods=("POST",))
 def job_decide(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _get_job(job_id)
-    if not may_work_job(request.user, job) or _held_by_another(job, request.user):
+    if not may_work_job(request.user, job) or held_by_another(job, request.user):
         return forbidden(request)
     next_queue = _next_queue(request, job)
     try:
@@ -88,7 +92,7 @@ def job_decide(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         job.refresh_from_db()
         return render_job(request, job, error=refused, posted=request.POST, status=422)
     messages.success(request, f"Decision recorded on {job.item_type_id}/{job.item_id}.")
-    return _next_job(request, next_queue)
+    return next_job(request, next_queue)
 
 
 @require_permission(Permission.VIEW_MRT, methods=("POST",))
@@ -99,10 +103,10 @@ def job_skip(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     if job.status == JobStatus.PENDING and holds_lease(job, request.user):
         skip(job, request.user)
         messages.info(request, f"Skipped {job.item_type_id}/{job.item_id}.")
-    return _next_job(request, _next_queue(request, job))
+    return next_job(request, _next_queue(request, job))
 
 
-def _next_job(request: HttpRequest, queue_id: str) -> HttpResponse:
+def next_job(request: HttpRequest, queue_id: str) -> HttpResponse:
     """After a decision or a skip (a POST), the next job loads at once (review.md): it is
     claimed here and shown; with nothing left, the queue's page says so."""
     queue = Queue.objects.filter(pk=queue_id).first()

@@ -179,6 +179,7 @@ TYPE_LABELS = {
     "IGNORE": "Ignore",
     "MOVE": "Move",
     "NCMEC": "Enqueue to NCMEC",
+    "NCMEC_REPORT": "Submit to NCMEC",
     "AUTOMATIC_CLOSE": "Automatic close",
     "APPEAL_ACCEPT": "Overturn",
     "APPEAL_REJECT": "Uphold",
@@ -236,4 +237,10 @@ def component_text(component: dict[str, Any], names: Names) -> str:
         return f"{label} ({component['reason']})"
     if kind == "IGNORE" and component.get("clearedBy"):
         return f"{label} — cleared with another job"
+    if kind == "NCMEC_REPORT":
+        media, messages = component.get("mediaCount", 0), component.get("messageCount", 0)
+        return (
+            f"{label}: {component.get('incidentType', '')} "
+            f"({media} media, {messages} message{'s' if messages != 1 else ''})"
+        )
     return label

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("childsafety", "0002_ncmec_report"),
+        ("childsafety", "0003_user_level_jobs"),
         ("enforcement", "0001_initial"),
         ("review", "0006_priority_counts_reports"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
