@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "coop.ingest",
     "coop.enforcement",
     "coop.integrations",
+    "coop.hma",
     "coop.review",
     "coop.childsafety",
     "coop.api",
@@ -288,3 +289,6 @@ COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS
 # Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else
 # files them with NCMEC's test environment.
 NCMEC_ENV = env("NCMEC_ENV", "test")
+# An external Hasher-Matcher-Actioner (coop.hma): hash banks are created and looked up there.
+# Unset: the built-in PDQ index matches.
+HMA_SERVICE_URL = env("HMA_SERVICE_URL").rstrip("/")

@@ -21,6 +21,7 @@ from coop.catalog.models import Action, Bank, BankEntry, ItemType, OrgSettings, 
 from coop.config import schema
 from coop.core.enums import BankKind
 from coop.core.field_types import FieldRole
+from coop.hma import tasks as hma_tasks
 from coop.review.models import ClearDisposition, ClearScope, Queue
 from coop.rules.models import RoutingKind, RoutingRule, Rule
 
@@ -245,7 +246,8 @@ class Banks(Kind):
         return _normalize(schema.bank, raw)
 
     def assign(self, o: Bank, data: Canonical) -> None:
-        o.signal_type, o.distance_threshold, o.enabled = "", None, True  # not HASH
+        # Not HASH:
+        o.signal_type, o.distance_threshold, o.enabled, o.exchange = "", None, True, None
         for key in self.export_spec(data):
             if key != "id" and key not in self.by_hand:
                 setattr(o, self.attribute(key), data[key])
@@ -261,6 +263,11 @@ class Banks(Kind):
             values = data["hashes"] if data["kind"] == BankKind.HASH else data["values"]
             rows = [BankEntry(bank=o, position=i, value=v) for i, v in enumerate(values)]
         BankEntry.objects.bulk_create(rows, batch_size=5000)
+        hma_tasks.bank_saved(o)
+
+    def delete(self, object_id: str) -> None:
+        hma_tasks.bank_deleted(object_id)
+        super().delete(object_id)
 
 
 class Rules(Kind):
