@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -19,14 +20,18 @@ TASKS = {
 }
 
 
-@pytest.fixture
-def hma(settings):
+def running_fake(settings) -> Iterator[FakeHma]:
     """A running fake HMA that HMA_SERVICE_URL points at; a test that never calls it fails."""
     with FakeHma() as fake:
         settings.HMA_SERVICE_URL = fake.url
         yield fake
         hma_client._clients.pop(fake.url, None)
     assert fake.requests, "the fake HMA was never called"
+
+
+@pytest.fixture
+def hma(settings):
+    yield from running_fake(settings)
 
 
 def closed_port_url() -> str:

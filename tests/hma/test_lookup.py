@@ -204,3 +204,12 @@ def test_without_hma_the_built_in_index_matches(db, host, api, settings):
     rules = logged(api.submit("p1", [f"{host.url}/photo.png"]))
     assert rules["image-match"].outcome == "PASSED"
     assert "hma" not in leaf(rules["image-match"])["matchedValue"]["entry"]
+
+
+def test_hma_down_errs_the_image_leaves_with_the_reason_and_other_rules_go_on(db, hma, host, api):
+    configure([PHOTO_HASH])
+    hma.stop()
+    rules = logged(api.submit("p1", [f"{host.url}/photo.png"]))
+    assert rules["words"].outcome == "PASSED"
+    assert rules["image-match"].outcome == "ERRORED"
+    assert leaf(rules["image-match"])["error"].startswith("HMA GET /m/lookup: ConnectError")

@@ -131,7 +131,10 @@ def test_the_table_names_every_predefined_role():
 # are MANAGE_ORG; managing queues (create, edit, delete, preview, invalidate reports) is
 # EDIT_MRT_QUEUES; working the queues is VIEW_MRT (external moderators review jobs in their
 # queues); Recent Decisions and its exports are VIEW_MRT_DATA (external moderators see no
-# decisions); the overview, the settings index and one's account only need a sign-in.
+# decisions); the overview, the settings index and one's account only need a sign-in. Banks
+# (list, hash bank pages, imports, image uploads, HMA sync and exchanges) are
+# MUTATE_NON_LIVE_RULES, as the reference's Matching Banks menu (accounts.md's permissions are
+# the reference's).
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
     "settings": None,
@@ -159,6 +162,18 @@ URL_REQUIRES: dict[str, str | None] = {
     "decisions": "VIEW_MRT_DATA",
     "decisions-csv": "VIEW_MRT_DATA",
     "skips-csv": "VIEW_MRT_DATA",
+    "banks": "MUTATE_NON_LIVE_RULES",
+    "bank-create": "MUTATE_NON_LIVE_RULES",
+    "bank": "MUTATE_NON_LIVE_RULES",
+    "bank-import": "MUTATE_NON_LIVE_RULES",
+    "bank-image": "MUTATE_NON_LIVE_RULES",
+    "bank-delete": "MUTATE_NON_LIVE_RULES",
+    "bank-hma-sync": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange-detach": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange-refresh": "MUTATE_NON_LIVE_RULES",
+    "banks-hma-test": "MUTATE_NON_LIVE_RULES",
+    "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
 }
 
 

@@ -23,6 +23,7 @@ import itertools
 import json
 import random
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -204,6 +205,7 @@ class FakeHma:
         self.exchanges: dict[str, Exchange] = {}
         self.credentials: dict[str, dict[str, str]] = {}  # per exchange API, as HMA keeps them
         self.requests: list[Request] = []
+        self.connections: set[socket.socket] = set()
         self.delay = 0.0
         # sha256 of bytes -> the PDQ hash HMA answers for them: images HMA decodes with a
         # decoder Coop does not have (e.g. a HEIF plugin installed on the HMA side).
@@ -227,10 +229,15 @@ class FakeHma:
         self.stop()
 
     def stop(self) -> None:
-        """Shut the server down: calls now fail to connect (HMA is down)."""
+        """Shut the server down and drop open connections: calls now fail (HMA is down)."""
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
+        with self.lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self.connections.clear()
 
     # --- scripting ---
 
@@ -651,6 +658,19 @@ def _int(value: str) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        fake: FakeHma = self.server.fake  # type: ignore[attr-defined]
+        with fake.lock:
+            fake.connections.add(self.connection)
+
+    def finish(self) -> None:
+        fake: FakeHma = self.server.fake  # type: ignore[attr-defined]
+        with fake.lock:
+            fake.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def _serve(self) -> None:
         fake: FakeHma = self.server.fake  # type: ignore[attr-defined]
