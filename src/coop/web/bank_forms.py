@@ -63,7 +63,7 @@ class BankForm(forms.Form):
         label="Enabled",
         required=False,
         initial=True,
-        help_text="A disabled bank matches nothing; its rules' leaves on it fail.",
+        help_text="A disabled bank matches no image.",
     )
 
     def __init__(self, *args: Any, bank: Bank | None = None, **kwargs: Any):
@@ -195,7 +195,7 @@ class ExchangeForm(forms.Form):
         config = {}
         for name in self.config_names:
             value = d.get(f"config_{name}")
-            if value not in (None, ""):
+            if value not in (None, "", []):
                 config[name] = value
         credentials = {}
         for name in self.credential_names:
