@@ -688,11 +688,11 @@ class _Handler(BaseHTTPRequestHandler):
             payload, content_type = answer.encode(), "text/html; charset=utf-8"
         else:
             payload, content_type = json.dumps(answer).encode(), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # the client may have given up (a timeout)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
             self.wfile.write(payload)
 
     def _body(self, raw: bytes) -> Any:
