@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from coop.catalog.credentials import encrypt_credential
-from coop.config import export_yaml
+from coop.config import apply_document, export_yaml, parse_text
 from coop.config.services import save_object
 from coop.hma.models import HmaBank
 from hma.conftest import run_jobs
@@ -123,6 +123,10 @@ def test_credentials_are_never_exported_in_clear(db, hma):
     assert "typed-in-console" not in text
     assert "esp-user" not in text
     assert "!secret SECRET_NCMEC_USER" in text
+    # Export then apply is a no-op: the token is exported as stored, and read back the same.
+    document, errors = parse_text(text)
+    assert not errors
+    assert apply_document(document, dry_run=True).changes == []
 
 
 def test_two_banks_with_one_api_must_share_its_credentials(db, hma):
