@@ -13,9 +13,11 @@ save time by the configuration schema and again before sending.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -120,14 +122,21 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every outgoing connection: building one reads the CA bundle, which
+    took about half of each media fetch when every fetch built two."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def backend_transport(backend: httpcore.NetworkBackend) -> httpx.HTTPTransport:
     """An httpx transport whose connections are all made by `backend` (a `GuardedBackend`, or
     a wrapper around one such as coop.media's deadline)."""
-    transport = httpx.HTTPTransport(trust_env=False)
+    transport = httpx.HTTPTransport(verify=_ssl_context(), trust_env=False)
     # httpx does not take a network backend; its transport wraps this httpcore pool (pinned
     # httpx < 1), built here the way HTTPTransport builds it, with the given backend.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=_ssl_context(),
         max_connections=100,
         max_keepalive_connections=20,
         keepalive_expiry=5.0,

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "coop.enforcement",
     "coop.integrations",
     "coop.sso",
+    "coop.hma",
     "coop.review",
     "coop.childsafety",
     "coop.api",
@@ -303,3 +304,6 @@ COOP_NCMEC_RETRY_SCHEDULE = [
 # Email (coop.mail): smtp://user:password@host:port[?starttls=1&from=...], smtps://...; unset
 # writes each message to the log instead.
 COOP_EMAIL_URL = env("COOP_EMAIL_URL")
+# An external Hasher-Matcher-Actioner (coop.hma): hash banks are created and looked up there.
+# Unset: the built-in PDQ index matches.
+HMA_SERVICE_URL = env("HMA_SERVICE_URL").rstrip("/")

@@ -138,6 +138,10 @@ def test_the_table_names_every_predefined_role():
 # Configuration editing: item types and actions are organisation settings (MANAGE_ORG, the
 # reference's Settings pages; "Send test delivery" with them), policies are MANAGE_POLICIES and
 # routing rules MANAGE_ROUTING_RULES (accounts.md: policy CRUD; create, edit, delete, reorder).
+# decisions); the overview, the settings index and one's account only need a sign-in. Banks
+# (list, hash bank pages, imports, image uploads, HMA sync and exchanges) are
+# MUTATE_NON_LIVE_RULES, as the reference's Matching Banks menu (accounts.md's permissions are
+# the reference's).
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
     "settings": None,
@@ -198,6 +202,18 @@ URL_REQUIRES: dict[str, str | None] = {
     # review.md: only VIEW_CHILD_SAFETY_DATA sees (and so decides) NCMEC jobs; whether the
     # user may work the job's queue is checked on the object.
     "ncmec-job-decide": "VIEW_CHILD_SAFETY_DATA",
+    "banks": "MUTATE_NON_LIVE_RULES",
+    "bank-create": "MUTATE_NON_LIVE_RULES",
+    "bank": "MUTATE_NON_LIVE_RULES",
+    "bank-import": "MUTATE_NON_LIVE_RULES",
+    "bank-image": "MUTATE_NON_LIVE_RULES",
+    "bank-delete": "MUTATE_NON_LIVE_RULES",
+    "bank-hma-sync": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange-detach": "MUTATE_NON_LIVE_RULES",
+    "bank-exchange-refresh": "MUTATE_NON_LIVE_RULES",
+    "banks-hma-test": "MUTATE_NON_LIVE_RULES",
+    "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
 }
 
 

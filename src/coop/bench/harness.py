@@ -96,7 +96,12 @@ def scratch_database() -> Iterator[str]:
 
 
 def coop_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": _as_url(database_url)}
+    # The scenarios' platform stand-ins (webhook receiver, image host) listen on 127.0.0.1.
+    return {
+        **os.environ,
+        "DATABASE_URL": _as_url(database_url),
+        "COOP_FETCH_ALLOW_PRIVATE": "1",
+    }
 
 
 def _as_url(conninfo: str) -> str:

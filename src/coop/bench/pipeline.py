@@ -2,12 +2,15 @@
 
 Both apply the same configuration to a scratch database: 20 LIVE rules on posts, among them a
 10,000-term TEXT bank matched with evasion-resistant variants, a 100-pattern REGEX bank and a
-LOCATION bank, plus cheaper rules (inline keywords, regexes, numbers, the author's strikes).
-Items go through `coop web` exactly as a platform sends them; a local receiver plays the
-platform's webhook endpoint.
+LOCATION bank, plus cheaper rules (inline keywords, regexes, numbers, the author's strikes),
+and one LIVE rule on photos matching their image against a HASH bank. Items go through
+`coop web` exactly as a platform sends them; a local receiver plays the platform's webhook
+endpoint.
 
 - evaluate: after a warm-up (banks compiled), a backlog of items is submitted at once and the
   worker's throughput is the number of items evaluated per second until the backlog is gone.
+  Then the same for photo items, each with its own image on a local image host, against a
+  100,000-hash bank (coop.bench.images): the worker fetches, PDQ-hashes and looks up every one.
 - e2e: items that trigger a webhook are submitted at a steady rate; each item's latency is
   from just before its request to the receipt of its webhook. Lost and duplicated webhooks
   are counted by item and by Coop-Delivery-Id.
@@ -24,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import numpy as np
 import psycopg
 import yaml
 
@@ -38,10 +42,13 @@ from coop.bench.harness import (
     web_server,
     worker,
 )
+from coop.bench.images import BANK_HASHES, BANK_ID, ImageHost, bank_lines, hashing_cost, photos
 from coop.bench.text import bank, corpus
 from coop.bench.text import texts as corpus_texts
 
 BATCH = 100
+PHOTO_BATCH = 20  # photo uploads come in smaller requests than text
+PHOTO_WARMUP = 20
 E2E_MARKER = "e2e-marker"
 GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
 
@@ -93,16 +100,25 @@ def configuration(receiver_url: str, rng: random.Random) -> dict:
     fee = _leaf(text, "TEXT", values=["wire the fee"]) | {"substring": True}
     rules.append(_rule("nested", {"any": [refund, fee]}))
     assert len(rules) == 20
+    photo_rule = {"input": "ANY_IMAGE", "signal": "IMAGE_SIMILARITY_MATCH", "banks": [BANK_ID]}
+    rules.append(_rule("known-image", photo_rule) | {"itemTypes": ["photo"]})
     post_fields = [
         {"name": "text", "type": "STRING", "required": True},
         {"name": "author", "type": "RELATED_ITEM", "required": True},
         {"name": "location", "type": "GEOHASH"},
         {"name": "likes", "type": "NUMBER"},
     ]
+    photo_fields = [
+        {"name": "caption", "type": "STRING"},
+        {"name": "image", "type": "IMAGE", "required": True},
+        {"name": "author", "type": "RELATED_ITEM", "required": True},
+    ]
     return {
         "itemTypes": [
             {"id": "user", "name": "User", "kind": "USER", "fields": [_field("username")]},
             {"id": "post", "name": "Post", "kind": "CONTENT", "fields": post_fields}
+            | {"roles": {"creatorId": "author"}},
+            {"id": "photo", "name": "Photo", "kind": "CONTENT", "fields": photo_fields}
             | {"roles": {"creatorId": "author"}},
         ],
         "actions": [{"id": "notify", "name": "Notify", "callbackUrl": f"{receiver_url}/notify"}],
@@ -110,6 +126,7 @@ def configuration(receiver_url: str, rng: random.Random) -> dict:
             _bank("big-bank", "TEXT", values=bank(terms, random.Random(7))),
             _bank("patterns", "REGEX", values=patterns),
             _bank("places", "LOCATION", locations=circles + cells),
+            _bank(BANK_ID, "HASH") | {"distance": 31},  # filled by `coop banks import`
         ],
         "rules": rules,
     }
@@ -201,12 +218,25 @@ def _wait_evaluated(database_url: str, prefix: str, count: int, timeout: float) 
 
 
 def run_evaluate(seconds: float = 20.0) -> Result:
-    """Worker throughput: one `coop worker` process evaluating a backlog."""
+    """Worker throughput: one `coop worker` process evaluating a backlog of posts, then one of
+    photos (each image fetched and hashed)."""
     rng = random.Random(11)
     texts = _texts(rng, 300)
     backlog = max(2000, int(seconds * 1000))
-    with scratch_database() as database_url, Receiver() as receiver:
+    photo_backlog = max(60, int(seconds * 20))
+    images = photos(PHOTO_WARMUP + photo_backlog)
+    lines, planted = bank_lines(images[PHOTO_WARMUP:], np.random.default_rng(11))
+    hashing = hashing_cost(images)
+    with (
+        scratch_database() as database_url,
+        Receiver() as receiver,
+        ImageHost(images) as image_host,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         _prepare(database_url, receiver, rng)
+        bank_file = Path(scratch) / "bank.txt"
+        bank_file.write_text("\n".join(lines) + "\n")
+        run_coop(["banks", "import", BANK_ID, str(bank_file)], database_url)
         with (
             web_server(database_url, workers=1) as base_url,
             httpx.Client(base_url=base_url, headers={"X-API-KEY": BENCH_KEY}) as http,
@@ -222,10 +252,16 @@ def run_evaluate(seconds: float = 20.0) -> Result:
             for body in bodies:
                 _submit(http, body)
             finished = _wait_evaluated(database_url, "b", backlog, timeout=600)
+            photo_rate, fetches = _photos(http, database_url, image_host, photo_backlog, rng)
         with psycopg.connect(database_url) as conn:
             executions = conn.execute(
                 "SELECT count(*) FROM rules_ruleexecution e JOIN ingest_itemsubmission s"
                 " ON s.id = e.submission_id WHERE s.item_id LIKE 'b%%'"
+            ).fetchone()[0]
+            matches = conn.execute(
+                "SELECT count(*) FROM rules_ruleexecution e JOIN ingest_itemsubmission s"
+                " ON s.id = e.submission_id WHERE s.item_id LIKE 'im%%' AND e.rule_id ="
+                " 'known-image' AND e.outcome = 'PASSED'"
             ).fetchone()[0]
     rate = backlog / (finished - started)
     return Result(
@@ -236,9 +272,44 @@ def run_evaluate(seconds: float = 20.0) -> Result:
             "items": backlog,
             "rules": 20,
             "bank_terms": 10_000,
+            "image_items_per_s": photo_rate,
+            "image_items": photo_backlog,
+            "image_fetches": fetches,
+            "image_matches": matches,
+            "image_matches_planted": planted,
+            "image_bank_hashes": BANK_HASHES,
+            **hashing,
         },
         targets={"items_per_s": ">= 1000"},
     )
+
+
+def make_photo(item_id: str, url: str, rng: random.Random) -> dict:
+    return {
+        "id": item_id,
+        "typeId": "photo",
+        "data": {
+            "caption": f"photo {item_id}",
+            "image": url,
+            "author": {"id": f"user-{rng.randrange(5000)}", "typeId": "user"},
+        },
+    }
+
+
+def _photos(
+    http: httpx.Client, database_url: str, host: ImageHost, count: int, rng: random.Random
+) -> tuple[float, int]:
+    """Photo items per second through the worker, and the image fetches they caused."""
+    warmup = [make_photo(f"iw{i}", url, rng) for i, url in enumerate(host.urls(0, PHOTO_WARMUP))]
+    _submit(http, warmup)
+    _wait_evaluated(database_url, "iw", len(warmup), timeout=300)
+    before = host.requests
+    items = [make_photo(f"im{i}", url, rng) for i, url in enumerate(host.urls(PHOTO_WARMUP, count))]
+    started = time.monotonic()
+    for start in range(0, count, PHOTO_BATCH):
+        _submit(http, items[start : start + PHOTO_BATCH])
+    finished = _wait_evaluated(database_url, "im", count, timeout=900)
+    return count / (finished - started), host.requests - before
 
 
 def run_e2e(seconds: float = 20.0, rate: int = 200) -> Result:

@@ -83,6 +83,9 @@ class Bank(ConfigObject):
     signal_type = models.CharField(max_length=20, blank=True, help_text="HASH banks: pdq, md5")
     distance_threshold = models.PositiveIntegerField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
+    # HASH banks with an external HMA: the HMA exchange that fills the bank, as the file spells
+    # it ({"api", "config", "credentials"}; credentials in coop.catalog.credentials' forms).
+    exchange = models.JSONField(null=True, blank=True)
 
     class Meta(ConfigObject.Meta):
         pass

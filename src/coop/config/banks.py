@@ -1,9 +1,10 @@
-"""Filling HASH banks from files and images, through the configuration writer.
+"""HASH banks in the console: create, edit, fill from files and images, attach an exchange.
 
 Every change goes through `save_object`, so the console, the `coop banks import` command and
 the configuration file share one validator and every import is a new bank version with a
-ConfigChange row. A file is checked completely before anything is written: one bad line and
-nothing is imported.
+ConfigChange row (export then apply is a no-op). Edits leave `hashes` out, which keeps the
+bank's hashes: a rename never loses them. A file is checked completely before anything is
+written: one bad line and nothing is imported.
 
 File formats: one PDQ hash per line (blank lines and `#` comments skipped), or a CSV with a
 header row naming a `signal` (or `hash`, `pdq`) column and optionally a `signal_type` column
@@ -22,7 +23,14 @@ from coop.config.kinds import BY_KEY
 from coop.config.schema import ConfigError
 from coop.config.services import SOURCE_CONSOLE, SaveResult, save_object
 from coop.core.enums import BankKind
-from coop.signals.hashing import InvalidHash, PdqHash, hash_image, parse_hash, parse_hash_lines
+from coop.signals.hashing import (
+    MIN_QUALITY,
+    InvalidHash,
+    PdqHash,
+    hash_image,
+    parse_hash,
+    parse_hash_lines,
+)
 
 HASH_COLUMNS = ("signal", "hash", "pdq")
 
@@ -95,7 +103,35 @@ def add_image(
     bank_id: str, content: bytes, *, user: User | None = None
 ) -> tuple[SaveResult, PdqHash]:
     """Hash an uploaded image and add its hash; the image itself is not kept anywhere.
-    Raises ImageError for bytes that are not an image."""
+
+    An image of PDQ quality below MIN_QUALITY is refused, as HMA refuses it: its hash says too
+    little to match on. Raises ImageError for bytes that are not an image."""
     computed = hash_image(content)
+    if not computed.usable:
+        problem = (
+            f"its PDQ quality is {computed.quality}, below {MIN_QUALITY}: the image is too "
+            "featureless to match on (HMA refuses such images too); nothing was added"
+        )
+        return SaveResult([ConfigError("image", problem)], None), computed
     result, _ = add_hashes(bank_id, [computed.hash], user=user)
     return result, computed
+
+
+def create_hash_bank(data: dict, *, user: User | None = None) -> SaveResult:
+    """A new, empty HASH bank from `data` (`id`, `name` and the optional file keys)."""
+    if Bank.objects.filter(pk=data.get("id")).exists():
+        return SaveResult([ConfigError("id", "a bank with this id exists already")], None)
+    return save_object("banks", {**data, "kind": BankKind.HASH, "hashes": []}, user=user)
+
+
+def update_hash_bank(bank_id: str, changes: dict, *, user: User | None = None) -> SaveResult:
+    """Change some keys of a HASH bank (name, distance, enabled, exchange...), keeping its
+    hashes."""
+    data = _bank_file_form(bank_id)
+    data.pop("hashes", None)
+    return save_object("banks", {**data, **changes}, user=user)
+
+
+def exchange_of(bank_id: str) -> dict | None:
+    """The bank's exchange as the file spells it (credentials in their stored forms)."""
+    return _bank_file_form(bank_id).get("exchange")

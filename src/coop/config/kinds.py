@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from coop.accounts.models import User
@@ -21,6 +22,7 @@ from coop.catalog.models import Action, Bank, BankEntry, ItemType, OrgSettings, 
 from coop.config import schema
 from coop.core.enums import BankKind
 from coop.core.field_types import FieldRole
+from coop.hma import tasks as hma_tasks
 from coop.review.models import ClearDisposition, ClearScope, Queue
 from coop.rules.models import RoutingKind, RoutingRule, Rule
 
@@ -208,6 +210,13 @@ class Actions(Kind):
         o.builtin = False
 
 
+# One statement for any number of entries (bulk_create would build a model instance each).
+_INSERT_VALUES = (
+    "INSERT INTO {table} (bank_id, position, value)"
+    " SELECT %s, %s + n - 1, v FROM unnest(%s::text[]) WITH ORDINALITY AS t(v, n)"
+)
+
+
 class Banks(Kind):
     """The values, locations or hashes are the bank's entries; the keys depend on the kind."""
 
@@ -220,47 +229,78 @@ class Banks(Kind):
     kept_when_absent = {"hashes": []}
     export_as = {"locations": lambda locations: [schema.ordered_location(x) for x in locations]}
 
-    def queryset(self) -> models.QuerySet:
-        return Bank.objects.prefetch_related("entries")
+    def load(self) -> dict[str, Canonical]:
+        """Entries read as plain values, all banks in one query: a 100,000-hash bank is
+        100,000 rows, and model instances for them would cost seconds."""
+        entries: dict[str, list] = defaultdict(list)
+        for bank_id, value, location in BankEntry.objects.order_by(
+            "bank_id", "position"
+        ).values_list("bank_id", "value", "location"):
+            entries[bank_id].append(value if location is None else location)
+        return {o.pk: self._canonical(o, entries.get(o.pk, [])) for o in self.queryset()}
 
     def export_spec(self, data: Canonical) -> schema.Spec:
         return schema.BANK_BY_KIND.get(data.get("kind"), schema.BANK_COMMON)
 
     def to_dict(self, o: Bank) -> Canonical:
+        column = "location" if o.kind == BankKind.LOCATION else "value"
+        return self._canonical(
+            o, list(o.entries.order_by("position").values_list(column, flat=True))
+        )
+
+    def _canonical(self, o: Bank, entries: list) -> Canonical:
         spec = schema.BANK_BY_KIND[o.kind]
         raw: Canonical = {}
         for key in spec:
             if key not in self.by_hand:
                 raw[key] = getattr(o, self.attribute(key))
-        entries = list(o.entries.all())
         if o.kind == BankKind.LOCATION:
-            raw["locations"] = [e.location for e in entries]
+            raw["locations"] = entries
         elif o.kind == BankKind.HASH:
             raw["signalType"] = raw["signalType"] or "pdq"
-            raw["hashes"] = [e.value for e in entries]
+            raw["hashes"] = entries
             if raw["distance"] is None:
                 del raw["distance"]
         else:
-            raw["values"] = [e.value for e in entries]
+            raw["values"] = entries
         return _normalize(schema.bank, raw)
 
     def assign(self, o: Bank, data: Canonical) -> None:
-        o.signal_type, o.distance_threshold, o.enabled = "", None, True  # not HASH
+        # Not HASH:
+        o.signal_type, o.distance_threshold, o.enabled, o.exchange = "", None, True, None
         for key in self.export_spec(data):
             if key != "id" and key not in self.by_hand:
                 setattr(o, self.attribute(key), data[key])
 
     def after_save(self, o: Bank, data: Canonical) -> None:
-        o.entries.all().delete()
+        """Write the entries. Adding to a bank (an import, an uploaded image) appends: only
+        the new entries are written; any other change rewrites them all."""
         if data["kind"] == BankKind.LOCATION:
-            rows = [
-                BankEntry(bank=o, position=i, location=loc)
-                for i, loc in enumerate(data["locations"])
-            ]
+            new, column = data["locations"], "location"
+        elif data["kind"] == BankKind.HASH:
+            new, column = data["hashes"], "value"
         else:
-            values = data["hashes"] if data["kind"] == BankKind.HASH else data["values"]
-            rows = [BankEntry(bank=o, position=i, value=v) for i, v in enumerate(values)]
-        BankEntry.objects.bulk_create(rows, batch_size=5000)
+            new, column = data["values"], "value"
+        old = list(o.entries.order_by("position").values_list(column, flat=True))
+        if old != new[: len(old)]:
+            o.entries.all().delete()
+            old = []
+        tail = new[len(old) :]
+        if column == "location":
+            rows = [
+                BankEntry(bank=o, position=len(old) + i, location=x) for i, x in enumerate(tail)
+            ]
+            BankEntry.objects.bulk_create(rows, batch_size=5000)
+        elif tail:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _INSERT_VALUES.format(table=BankEntry._meta.db_table), [o.pk, len(old), tail]
+                )
+        hma_tasks.bank_saved(o)
+
+    def delete(self, object_id: str) -> None:
+        hma_tasks.bank_deleted(object_id)
+        super().delete(object_id)
 
 
 class Rules(Kind):

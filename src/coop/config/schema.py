@@ -403,6 +403,37 @@ def _location(raw: Any, path: str, errors: Errors) -> dict | None:
     return raw
 
 
+def _exchange_api(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", raw):
+        errors.append(
+            ConfigError(
+                path,
+                "must be the name of an HMA exchange API, as HMA lists them "
+                "(e.g. ncmec, stop_ncii, fb_threatexchange)",
+            )
+        )
+        return None
+    return raw
+
+
+def _credentials(raw: Any, path: str, errors: Errors) -> dict | None:
+    if json_mapping(raw, path, errors) is None:
+        return None
+    for key, value in raw.items():
+        problem = credential_problem(value)
+        if problem:
+            errors.append(ConfigError(f"{path}.{key}", problem))
+    return raw
+
+
+# An HMA exchange filling a HASH bank: `config` and `credentials` hold the fields HMA's
+# `/c/exchanges/api/<api>/schema` lists; credentials are `!secret NAME` or console values.
+HMA_EXCHANGE: Spec = {
+    "api": (_exchange_api, REQUIRED),
+    "config": (json_mapping, {}),
+    "credentials": (_credentials, {}),
+}
+
 BANK_BY_KIND: dict[str, Spec] = {
     BankKind.TEXT: {**BANK_COMMON, "values": (list_of(_non_empty_string), [])},
     BankKind.REGEX: {**BANK_COMMON, "values": (list_of(_pattern), [])},
@@ -414,6 +445,7 @@ BANK_BY_KIND: dict[str, Spec] = {
         "enabled": (boolean, True),
         # Absent = keep the bank's current hashes (added in the console or synced from HMA).
         "hashes": (list_of(string), OPTIONAL),
+        "exchange": (nullable(nested(HMA_EXCHANGE)), None),
     },
 }
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from coop.catalog.credentials import CredentialError, resolve_credential
 from coop.config.kinds import Canonical
 from coop.config.schema import ConfigError, Errors, parameter_value_error
 from coop.core.enums import ItemKind
@@ -71,6 +72,7 @@ def validate_state(ctx: Context) -> Errors:
         for path, data in ctx.objects(kind):
             _check_routing_rule(ctx, catalog, path, data, appeals, errors)
     _check_singletons(ctx, errors)
+    _check_exchange_credentials(ctx, errors)
     return errors
 
 
@@ -190,6 +192,44 @@ def _check_ncmec_queue(ctx: Context, queue_id: str, errors: Errors) -> None:
                 where, f"{rule}; reviewers of queue {queue_id!r} without it: {', '.join(refused)}"
             )
         )
+
+
+def _check_exchange_credentials(ctx: Context, errors: Errors) -> None:
+    """HMA keeps exchange credentials per exchange API, not per bank: banks whose exchanges use
+    one API must give it the same credentials. Objects already stored come first, so the error
+    lands on the one being changed."""
+    first: dict[str, tuple[str, dict]] = {}
+    stored_first = sorted(ctx.objects("banks"), key=lambda item: "[id=" not in item[0])
+    for path, data in stored_first:
+        exchange = data.get("exchange")
+        if not exchange or not exchange.get("credentials"):
+            continue
+        mine = _identities(exchange["credentials"])
+        api = exchange["api"]
+        if api in first and first[api][1] != mine:
+            errors.append(
+                ConfigError(
+                    f"{path}.exchange.credentials",
+                    f"differ from those of {first[api][0]}: HMA keeps one set of "
+                    f"credentials per exchange API ({api})",
+                )
+            )
+        first.setdefault(api, (path, mine))
+
+
+def _identities(credentials: dict) -> dict[str, tuple[str, str]]:
+    """What makes two credentials the same: the variable a `!secret` names, or the value a
+    console-encrypted token holds (two encryptions of one value differ)."""
+    out = {}
+    for key, stored in credentials.items():
+        if "secret" in stored:
+            out[key] = ("secret", stored["secret"])
+        else:
+            try:
+                out[key] = ("value", resolve_credential(stored))
+            except CredentialError:
+                out[key] = ("token", str(stored.get("encrypted")))
+    return out
 
 
 def _condition(

@@ -21,6 +21,9 @@ from coop.signals.hashing.pdq import ImageError
 
 # What an image became: its hash, or why there is none.
 ImageResult = PdqHash | str
+# How the reason starts when the image was fetched but could not be decoded here (an external
+# hasher may still read it).
+UNDECODABLE = "could not hash the image"
 
 
 def hash_images(
@@ -64,7 +67,7 @@ def hash_images(
         try:
             computed = hash_image(content)
         except ImageError as exc:
-            failed[sha256] = f"could not hash the image: {exc}"
+            failed[sha256] = f"{UNDECODABLE}: {exc}"
             continue
         row = ImageHash(sha256=sha256, pdq=computed.hash, quality=computed.quality)
         hashes[sha256] = row
@@ -107,4 +110,4 @@ def hash_url(url: str, media: FetchCache) -> ImageResult:
     try:
         return hash_image(fetched.content)
     except ImageError as exc:
-        return f"could not hash the image: {exc}"
+        return f"{UNDECODABLE}: {exc}"

@@ -24,7 +24,9 @@ from django.db import connections
 
 from coop.catalog.models import Bank, BankEntry, BankKind
 from coop.core.items import ItemRef
-from coop.ingest.images import hash_url, stored_hash
+from coop.hma import lookup as hma_lookup
+from coop.hma.client import configured as hma_configured
+from coop.ingest.images import UNDECODABLE, hash_url, stored_hash
 from coop.integrations.config import configured_registry, integrations_config
 from coop.integrations.signals import IntegrationSignals
 from coop.media import fetch_batch
@@ -130,7 +132,8 @@ _known_images: ContextVar[dict[str, PdqHash | str] | None] = ContextVar(
 def image_hash(url: str) -> PdqHash:
     """The PDQ hash of the image at `url`: from the batch's hashes (the worker), else the one
     stored for the latest submission with that URL, else fetched and hashed now (not stored:
-    there is no submission to keep it with). A failure raises with its reason."""
+    there is no submission to keep it with). An image Coop fetched but cannot decode is hashed
+    by HMA when HMA is configured. A failure raises with its reason."""
     known = _known_images.get()
     found = known.get(url) if known is not None else None
     if found is None:
@@ -139,6 +142,11 @@ def image_hash(url: str) -> PdqHash:
             with fetch_batch() as media:
                 found = hash_url(url, media)
     if isinstance(found, str):
+        if hma_configured() and found.startswith(UNDECODABLE):
+            try:
+                return hma_lookup.hashed_by_hma(url, found)
+            except LookupError as exc:
+                raise ImageUnavailable(str(exc)) from None
         raise ImageUnavailable(found)
     return found
 
@@ -149,10 +157,12 @@ class ImageUnavailable(LookupError):
 
 @contextmanager
 def image_hashes_known(images: dict[str, PdqHash | str]) -> Iterator[None]:
-    """Answer image signals from `images` (URL -> hash or failure reason) inside the block."""
+    """Answer image signals from `images` (URL -> hash or failure reason) inside the block,
+    which is one evaluation batch (HMA lookups are shared within it)."""
     token = _known_images.set(images)
     try:
-        yield
+        with hma_lookup.batch():
+            yield
     finally:
         _known_images.reset(token)
 
@@ -188,7 +198,11 @@ class DatabaseSignalProvider(LocalSignalProvider):
         super().__init__(
             registry or default_registry(),
             CompiledBanks(
-                self.loader, strike_total, image_hash=image_hash, background=in_background
+                self.loader,
+                strike_total,
+                image_hash=image_hash,
+                background=in_background,
+                external_hash_bank=hma_lookup.hash_bank,
             ),
             max_text_chars=settings.COOP_MAX_ALL_TEXT_CHARS,
         )

@@ -8,7 +8,15 @@ is `coop.rules.banks.DatabaseSignalProvider`.
 
 from __future__ import annotations
 
-from coop.signals.builtin.resources import BankData, BankLoader, BankUnavailable, CompiledBanks
+from coop.signals.builtin.resources import (
+    BankData,
+    BankLoader,
+    BankUnavailable,
+    CompiledBanks,
+    ExternalHash,
+    ExternalMatch,
+    HashBank,
+)
 from coop.signals.builtin.signals import Resources, builtin_signals
 from coop.signals.registry import SignalFunction, SignalRegistry, SignalSpec
 
@@ -17,6 +25,9 @@ __all__ = [
     "BankLoader",
     "BankUnavailable",
     "CompiledBanks",
+    "ExternalHash",
+    "ExternalMatch",
+    "HashBank",
     "LocalSignalProvider",
     "Resources",
     "builtin_signals",

@@ -17,7 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, compile_areas
-from coop.signals.hashing import DEFAULT_DISTANCE, HashIndex, PdqHash
+from coop.signals.hashing import DEFAULT_DISTANCE, HashIndex, Match, PdqHash
 from coop.signals.text import InvalidPattern, Matcher, Mode, SimilarityBank, TextBank
 
 T = TypeVar("T")
@@ -46,10 +46,34 @@ class BankData:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalMatch:
+    """A match found by an external matcher (HMA): like a `Match`, plus what the matcher says
+    about it for the log (its bank and content id). `hash` is None when it could not be told."""
+
+    distance: int
+    hash: str | None
+    details: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalHash(PdqHash):
+    """A PDQ hash an external hasher (HMA) computed. HMA does not tell the quality: it returns
+    a hash only for images of quality MIN_QUALITY or more, so `quality` is that lower bound."""
+
+    hashed_by: str = "hma"
+
+
+class HashMatcher(Protocol):
+    """What an image signal matches against: the built-in `HashIndex` or an external one."""
+
+    def nearest(self, query: str, max_distance: int) -> Match | ExternalMatch | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class HashBank:
     """One version of a HASH bank, ready to match: its index, distance and enabled flag."""
 
-    index: HashIndex
+    index: HashMatcher
     distance: int
     enabled: bool
 
@@ -160,6 +184,7 @@ class CompiledBanks:
         image_hash: Callable[[str], PdqHash] | None = None,
         background: Callable[[Callable[[], None]], None] | None = None,
         background_min_hashes: int = BACKGROUND_BUILD_MIN_HASHES,
+        external_hash_bank: Callable[[str], HashBank | None] | None = None,
     ) -> None:
         self.loader = loader
         self.strike_total = strike_total
@@ -167,6 +192,7 @@ class CompiledBanks:
         self._image_hash = image_hash
         self._background = background
         self._background_min = background_min_hashes
+        self._external_hash_bank = external_hash_bank
         # bank id -> the newest HASH bank built in this process, served while a newer builds.
         self._latest_hash: dict[str, HashBank] = {}
         self._building: set[Hashable] = set()
@@ -180,7 +206,12 @@ class CompiledBanks:
     def hash_bank(self, bank_id: str) -> HashBank:
         """The bank's index for its current version. When that version is not built yet and
         the previous one is large, the new one is built by `background` and the previous one
-        answers until it is ready (built, then swapped in): a big import never stalls items."""
+        answers until it is ready (built, then swapped in): a big import never stalls items.
+        An `external_hash_bank` (HMA, when configured) answers instead when it gives a bank."""
+        if self._external_hash_bank is not None:
+            external = self._external_hash_bank(bank_id)
+            if external is not None:
+                return external
         current_kind, version = self.loader.version(bank_id)
         if current_kind != "HASH":
             raise BankUnavailable(f"bank {bank_id!r} is a {current_kind} bank, not a HASH bank")

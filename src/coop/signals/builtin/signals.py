@@ -18,12 +18,14 @@ from typing import Protocol
 from coop.core.items import ItemRef
 from coop.signals.builtin.geo import Area, find_area
 from coop.signals.builtin.resources import (
+    ExternalHash,
+    ExternalMatch,
     HashBank,
     inline_areas,
     inline_matcher,
     inline_similarity,
 )
-from coop.signals.hashing import MIN_QUALITY, PdqHash
+from coop.signals.hashing import MIN_QUALITY, Match, PdqHash
 from coop.signals.registry import Matched, SignalCall, SignalFunction, SignalOutput
 from coop.signals.text import Matcher, Mode, SimilarityBank
 
@@ -145,7 +147,8 @@ def user_strike_value(resources: Resources) -> SignalFunction:
 def image_similarity(resources: Resources, negate: bool) -> SignalFunction:
     """IMAGE_SIMILARITY_MATCH, or (negate) _DOES_NOT_MATCH: whether the image's PDQ hash is
     within a bank's distance of any of its hashes. Disabled banks are not matched. The match
-    logged is the closest hash of the first bank (in the leaf's order) that has one."""
+    logged is the closest hash of the first bank (in the leaf's order) that has one, with what
+    an external matcher (HMA) adds about it."""
 
     def run(call: SignalCall) -> SignalOutput:
         if not call.banks:
@@ -166,18 +169,27 @@ def image_similarity(resources: Resources, negate: bool) -> SignalFunction:
                 continue
             nearest = bank.index.nearest(image.hash, bank.distance)
             if nearest is not None:
-                entry = {
-                    "hash": nearest.hash,
-                    "distance": nearest.distance,
-                    "maxDistance": bank.distance,
-                    "imageHash": image.hash,
-                    "quality": image.quality,
-                }
-                found = Matched(entry, bank_id)
+                found = Matched(_entry(nearest, bank, image), bank_id)
                 break
         return SignalOutput((found is None) if negate else (found is not None), found)
 
     return run
+
+
+def _entry(nearest: Match | ExternalMatch, bank: HashBank, image: PdqHash) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "hash": nearest.hash,
+        "distance": nearest.distance,
+        "maxDistance": bank.distance,
+        "imageHash": image.hash,
+        "quality": image.quality,
+    }
+    if isinstance(image, ExternalHash):
+        entry["quality"] = f">= {MIN_QUALITY}"
+        entry["hashedBy"] = image.hashed_by
+    if isinstance(nearest, ExternalMatch):
+        entry.update(nearest.details)
+    return entry
 
 
 BUILDERS: dict[str, Callable[[Resources, int | None], SignalFunction]] = {
