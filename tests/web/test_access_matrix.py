@@ -144,6 +144,7 @@ URL_REQUIRES: dict[str, str | None] = {
     "settings-signing-key-rotate": "MANAGE_ORG",
     "settings-signing-key-pem": "MANAGE_ORG",
     "settings-wellness": "MANAGE_ORG",
+    "settings-sso": "MANAGE_ORG",  # accounts.md: SSO is an organisation setting
     "queue-create": "EDIT_MRT_QUEUES",
     "queue-edit": "EDIT_MRT_QUEUES",
     "queue-delete": "EDIT_MRT_QUEUES",

@@ -31,6 +31,7 @@ class Link:
 SETTINGS: tuple[NavItem, ...] = (
     NavItem("API keys", "settings-api-keys"),
     NavItem("Wellness", "settings-wellness"),
+    NavItem("SSO", "settings-sso"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (
