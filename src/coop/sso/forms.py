@@ -178,7 +178,10 @@ class SignInForm(forms.Form):
         "sign-in. Off: they are asked to get an invite.",
     )
     jit_role = forms.ModelChoiceField(
-        queryset=Role.objects.all(), required=False, label="Role of new accounts"
+        queryset=Role.objects.all(),
+        required=False,
+        empty_label="Choose a role",
+        label="Role of new accounts",
     )
     jit_domains = forms.CharField(
         required=False,
