@@ -427,6 +427,7 @@ class TokenOptions:
     kid: str = "key-1"
     signing_key: RSAKey | None = None  # None: the published key named `kid`
     claims: dict = field(default_factory=dict)  # added or replacing (None removes)
+    raw: str | None = None  # sent instead of a token
 
 
 @dataclass
@@ -573,6 +574,8 @@ class OidcProvider(LocalServer):
 
     def id_token(self, grant: Grant) -> str:
         o = self.options
+        if o.raw is not None:
+            return o.raw
         now = int(time.time()) - o.issued_ago
         claims = {
             "iss": o.issuer or self.issuer,

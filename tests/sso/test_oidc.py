@@ -71,6 +71,10 @@ REFUSALS = {
     "email not verified": ({"claims": {"email_verified": False}}, "email_verified false"),
     "no email": ({"claims": {"email": None}}, "no 'email' claim"),
     "not an email": ({"claims": {"email": "not-an-email"}}, "is not an email address"),
+    "not a JWT": ({"raw": "not-a-token"}, "is not an RS256 JWT"),
+    "header without alg": ({"raw": "e30.e30.e30"}, "is not an RS256 JWT"),
+    "header not an object": ({"raw": "W10.e30.e30"}, "is not an RS256 JWT"),
+    "alg none": ({"raw": "eyJhbGciOiJub25lIn0.e30."}, "is not an RS256 JWT"),
 }
 
 
@@ -195,3 +199,10 @@ def test_the_start_keeps_a_few_flows_per_session(client, oidc_provider):
     for _ in range(7):
         client.get("/sso/oidc/login")
     assert len(client.session["coop_sso_oidc_flows"]) == 5
+
+
+def test_odd_callback_parameters_are_refused_not_errors(client, oidc_provider):
+    client.get("/sso/oidc/login")
+    for query in ({"state": "é\u2603", "code": "x"}, {"state": ""}, {}, {"code": "x" * 5000}):
+        # 400, or 429 once the address has failed twice (the throttle)
+        assert client.get("/sso/oidc/callback", query).status_code in (400, 429), query

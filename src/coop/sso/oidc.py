@@ -20,6 +20,7 @@ Discovery documents and JWKS are cached per process for an hour.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import secrets
 import threading
@@ -132,7 +133,7 @@ def _request(method: str, url: str, **kwargs) -> tuple[int, dict[str, Any]]:
             return r.status_code, _json(r, url)
     except httpx.TimeoutException as exc:
         raise ProviderError(f"{url} did not answer within {TIMEOUT.read:g} s") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ProviderError(f"could not reach {url}: {exc}") from exc
 
 
@@ -251,7 +252,7 @@ def remember(flows: dict[str, Any] | None, flow: dict[str, Any]) -> dict[str, An
 def take_flow(flows: dict[str, Any] | None, state: str) -> dict[str, Any]:
     """The flow that `state` names, removed from `flows` (single use), or SsoRefused."""
     flows = flows if isinstance(flows, dict) else {}
-    match = next((s for s in flows if secrets.compare_digest(s, state)), None) if state else None
+    match = next((s for s in flows if _same(s, state)), None) if state else None
     if match is None:
         raise SsoRefused("the state matches no sign-in started in this browser (CSRF or replay)")
     flow = flows.pop(match)
@@ -323,9 +324,7 @@ def verify_id_token(token: str, provider: Provider, client_id: str, nonce: str) 
         raise SsoRefused(f"the ID token expired (exp {claims.get('exp')!r})")
     if not _number(claims.get("iat")) or claims["iat"] > now + LEEWAY_SECONDS:
         raise SsoRefused(f"the ID token's iat {claims.get('iat')!r} is missing or in the future")
-    if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(
-        claims["nonce"], nonce
-    ):
+    if not isinstance(claims.get("nonce"), str) or not _same(claims["nonce"], nonce):
         raise SsoRefused("the ID token's nonce is not the one this sign-in sent")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise SsoRefused("the ID token has no sub")
@@ -341,9 +340,16 @@ def _decode(token: str, jwks_uri: str):
                 raise SsoRefused(f"the ID token's key is not in the JWKS ({exc})") from exc
         except BadSignatureError as exc:
             raise SsoRefused("the ID token's signature does not verify") from exc
-        except (JoseError, ValueError) as exc:
-            raise SsoRefused(f"the ID token is not an RS256 JWT ({exc})") from exc
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise SsoRefused(f"the ID token is not an RS256 JWT ({exc!r})") from exc
     raise AssertionError("unreachable: the second pass returns or raises")
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings (any characters, unlike secrets.compare_digest)."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def _number(value) -> bool:
