@@ -292,3 +292,13 @@ def test_the_command_turns_passwords_back_on(saml_idp, capsys):
     out = capsys.readouterr().out
     assert "SAML: enabled" in out
     assert "Password sign-in: Everyone" in out
+
+
+def test_saved_metadata_that_expired_is_flagged(admin_client):
+    expired = (
+        '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"'
+        ' validUntil="2001-01-01T00:00:00Z"/>'
+    )
+    SsoSettings.objects.create(saml_metadata=expired)
+    body = admin_client.get(URL).content.decode()
+    assert "The saved IdP metadata has expired" in body

@@ -81,7 +81,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "forms": forms,
         "sso": sso,
         "sp": saml.service_provider(),
-        "idp": _idp_summary(sso.saml_metadata),
+        **_idp_summary(sso.saml_metadata),
         "xmlsec_problem": saml.xmlsec_problem(),
         "redirect_uri": oidc.redirect_uri(),
         "signed_in_with_sso": signed_in_with_sso,
@@ -120,13 +120,14 @@ def _save(section: str, data: dict, user) -> None:
         )
 
 
-def _idp_summary(metadata: str) -> saml.IdentityProvider | None:
+def _idp_summary(metadata: str) -> dict:
+    """The stored IdP for the page, or why it no longer works (metadata that expired)."""
     if not metadata:
-        return None
+        return {"idp": None, "idp_problem": None}
     try:
-        return saml.read_idp_metadata(metadata)
-    except saml.MetadataError:
-        return None
+        return {"idp": saml.read_idp_metadata(metadata), "idp_problem": None}
+    except saml.MetadataError as exc:
+        return {"idp": None, "idp_problem": str(exc)}
 
 
 # --- Shared by both protocols --------------------------------------------------------------
