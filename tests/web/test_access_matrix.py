@@ -163,6 +163,7 @@ URL_REQUIRES: dict[str, str | None] = {
     "settings-http-signal-delete": "MANAGE_ORG",
     "settings-http-signal-test": "MANAGE_ORG",
     "settings-ncmec": "MANAGE_ORG",
+    "settings-sso": "MANAGE_ORG",  # accounts.md: SSO is an organisation setting
     "queue-create": "EDIT_MRT_QUEUES",
     "queue-edit": "EDIT_MRT_QUEUES",
     "queue-delete": "EDIT_MRT_QUEUES",

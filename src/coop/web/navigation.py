@@ -35,6 +35,7 @@ SETTINGS: tuple[NavItem, ...] = (
     NavItem("Integrations", "settings-integrations"),
     NavItem("Wellness", "settings-wellness"),
     NavItem("NCMEC", "settings-ncmec"),
+    NavItem("SSO", "settings-sso"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (

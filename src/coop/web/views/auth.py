@@ -14,10 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coop.accounts import throttle
 from coop.accounts.access import public_view
+from coop.sso.services import password_sign_in_allowed
 from coop.web.forms import LoginForm
 
 # One message for every failure, so the form never tells whether an account exists.
 LOGIN_FAILED = "Those details do not match an active account. Check the email and password."
+# Only after the right password (Settings → SSO restricts password sign-in).
+PASSWORD_SIGN_IN_OFF = "Your organisation signs in with SSO: use the button below."  # noqa: S105
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -51,11 +54,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
             # While the account or the address is locked, axes' backend refuses this (even
             # with the right password) and its middleware answers with the lockout page.
             user = authenticate(request, email=email, password=form.cleaned_data["password"])
-            if user is not None:
+            if user is not None and not password_sign_in_allowed(user):
+                form.add_error(None, PASSWORD_SIGN_IN_OFF)
+            elif user is not None:
                 login(request, user)
                 throttle.record_success(email)
                 return redirect(next_url)
-        form.add_error(None, LOGIN_FAILED)
+            else:
+                form.add_error(None, LOGIN_FAILED)
     status = 400 if request.method == "POST" else 200
     return render(request, "web/login.html", {"form": form, "next": next_url}, status=status)
 
