@@ -205,6 +205,8 @@ AXES_VERBOSE = False
 COOP_LOGIN_DELAY_SECONDS = 1.0
 COOP_LOGIN_DELAY_MAX_SECONDS = 60.0
 
+# Sessions know their user, so deactivation and password changes end them in one statement.
+SESSION_ENGINE = "coop.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Secure cookies in production (whose base URL is https) and whenever the base URL is https.
@@ -286,6 +288,11 @@ COOP_HOUSEKEEPING_SECONDS = env_int("COOP_HOUSEKEEPING_SECONDS", 60)
 COOP_WORKER_HEARTBEAT_SECONDS = float(env("COOP_WORKER_HEARTBEAT_SECONDS", "10"))
 COOP_STALLED_WORKER_SECONDS = float(env("COOP_STALLED_WORKER_SECONDS", "30"))
 COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS", "30"))
+# Email (invites, password resets; coop.mail): smtp://user:pass@host:port or smtps://…, with an
+# optional ?from=address; unset, emails are written to the log instead of being sent.
+COOP_EMAIL_URL = env("COOP_EMAIL_URL")
+# Days an invite link stays valid (accounts.md: 7 by default); the email states the expiry.
+COOP_INVITE_DAYS = env_int("COOP_INVITE_DAYS", 7)
 # Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else
 # files them with NCMEC's test environment.
 NCMEC_ENV = env("NCMEC_ENV", "test")

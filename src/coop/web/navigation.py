@@ -31,6 +31,8 @@ class Link:
 SETTINGS: tuple[NavItem, ...] = (
     NavItem("API keys", "settings-api-keys"),
     NavItem("Wellness", "settings-wellness"),
+    NavItem("Users", "settings-users"),
+    NavItem("Roles", "settings-roles"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (
