@@ -148,7 +148,7 @@ def accept_invite(token: str, name: str, password: str) -> User | None:
         try:
             validate_password(password, User(email=invite.email, name=name))
         except ValidationError as exc:
-            raise AccountError(" ".join(exc.messages), field="password") from exc
+            raise AccountError(" ".join(exc.messages), field="new_password") from exc
         if User.objects.filter(email=invite.email).exists():
             raise AccountError(
                 f"{invite.email} already has an account: sign in, or use “Forgot password?”."

@@ -77,6 +77,9 @@ class ForgotPasswordForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
 
 class SetPasswordForm(_RepeatedPassword):
     pass
