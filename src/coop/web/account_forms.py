@@ -47,7 +47,8 @@ class _RepeatedPassword(forms.Form):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ModelChoiceField(queryset=Role.objects.none(), empty_label=None)
+    # No preselected role: an invite as Admin is never one click away.
+    role = forms.ModelChoiceField(queryset=Role.objects.none(), empty_label="Choose a role…")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

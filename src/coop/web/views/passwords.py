@@ -24,12 +24,6 @@ PASSWORD_FIELDS = ("current_password", "new_password", "new_password_repeat")
 RESET_HOURS = int(passwords.RESET_LIFETIME.total_seconds() // 3600)
 
 
-def _no_referrer(response: HttpResponse) -> HttpResponse:
-    """Pages whose URL holds a link token never pass it on in a Referer."""
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 @public_view
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -71,12 +65,12 @@ def reset_password(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("login")
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "email": user.email}
-    return _no_referrer(render(request, "web/password_reset_confirm.html", context, status=status))
+    return render(request, "web/password_reset_confirm.html", context, status=status)
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:
     context = {"invalid": True, "hours": RESET_HOURS}
-    return _no_referrer(render(request, "web/password_reset_confirm.html", context, status=404))
+    return render(request, "web/password_reset_confirm.html", context, status=404)
 
 
 @require_permission(methods=("GET", "HEAD", "POST"))

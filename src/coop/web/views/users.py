@@ -229,14 +229,10 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, "Your account is ready. Sign in with your new password.")
             return redirect("login")
     status = 400 if request.method == "POST" else 200
-    response = render(
+    return render(
         request, "web/accept_invite.html", {"form": form, "invite": invite}, status=status
     )
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def _invalid_link(request: HttpRequest) -> HttpResponse:
-    response = render(request, "web/accept_invite.html", {"invalid": True}, status=404)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render(request, "web/accept_invite.html", {"invalid": True}, status=404)
