@@ -265,3 +265,13 @@ def test_without_email_the_admin_sees_the_reset_link_once(admin_client, ana, no_
     token = TOKEN_IN_LINK.search(response.content.decode()).group(1)
     assert passwords.reset_user(token) == ana
     assert "no-store" in response["Cache-Control"]
+
+
+def test_wrong_current_passwords_count_towards_the_account_lock(client, ana, settings):
+    client.force_login(ana)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert change(client, current="a wrong guess, long").status_code == 400
+    locked = change(client, current="a wrong guess, long")
+    assert locked.status_code == 429
+    assert change(client).status_code == 429  # locked: even the right one waits
+    assert User.objects.get(pk=ana.pk).check_password(PASSWORD)

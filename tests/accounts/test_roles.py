@@ -70,7 +70,7 @@ def test_unknown_permissions_or_roles_change_nothing(admin_client):
     bad = matrix_post(admin_client, {"Moderator": {"VIEW_MRT", "BECOME_GOD"}, "Analyst": set()})
     assert bad.status_code == 400
     assert "Unknown permission: BECOME_GOD" in bad.content.decode()
-    for ids in (["999999"], ["not-a-number"]):
+    for ids in (["999999"], ["not-a-number"], ["9" * 30], ["9" * 5000]):
         response = admin_client.post("/settings/roles", {"roles": ids})
         assert response.status_code == 400
     assert sorted(Role.objects.values_list("name", "permissions")) == before

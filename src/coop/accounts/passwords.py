@@ -144,10 +144,9 @@ def reset_password(token: str, password: str) -> User | None:
     return reset.user
 
 
-def change_password(user: User, current: str, new: str, keep_session_key: str | None) -> None:
-    """The signed-in user's change: the current password is required; every other session of
+def change_password(user: User, new: str, keep_session_key: str | None) -> None:
+    """The signed-in user's change, once the caller has verified their current password (the
+    console does it like a sign-in, so wrong guesses are throttled): every other session of
     theirs ends (the one `keep_session_key` names stays)."""
-    if not user.check_password(current):
-        raise AccountError("That is not your current password.", field="current_password")
     with transaction.atomic():
         _set_password(user, new, keep_session_key)

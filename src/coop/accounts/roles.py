@@ -36,10 +36,6 @@ def active_admins() -> QuerySet[User]:
     )
 
 
-def is_admin_role(permissions: Iterable[str]) -> bool:
-    return {str(p) for p in ADMIN_PERMISSIONS} <= set(permissions)
-
-
 @contextmanager
 def keeping_an_admin(refusal: str) -> Iterator[None]:
     """Run a change that may remove administrators in a transaction, one such change at a

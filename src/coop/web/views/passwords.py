@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -79,10 +79,16 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 def change_password(request: HttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
+        email = request.user.email
+        # Checked like a sign-in: wrong guesses count towards the account's lock (django-axes),
+        # so a stolen session cannot be used to try passwords at leisure.
+        current = authenticate(request, email=email, password=form.cleaned_data["current_password"])
         try:
+            if current is None or current.pk != request.user.pk:
+                raise AccountError("That is not your current password.", field="current_password")
+            throttle.record_success(email)
             passwords.change_password(
                 request.user,
-                form.cleaned_data["current_password"],
                 form.cleaned_data["new_password"],
                 keep_session_key=request.session.session_key,
             )
