@@ -207,6 +207,8 @@ AXES_VERBOSE = False
 COOP_LOGIN_DELAY_SECONDS = 1.0
 COOP_LOGIN_DELAY_MAX_SECONDS = 60.0
 
+# Sessions know their user, so deactivation and password changes end them in one statement.
+SESSION_ENGINE = "coop.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Secure cookies in production (whose base URL is https) and whenever the base URL is https.
@@ -294,6 +296,8 @@ COOP_HOUSEKEEPING_SECONDS = env_int("COOP_HOUSEKEEPING_SECONDS", 60)
 COOP_WORKER_HEARTBEAT_SECONDS = float(env("COOP_WORKER_HEARTBEAT_SECONDS", "10"))
 COOP_STALLED_WORKER_SECONDS = float(env("COOP_STALLED_WORKER_SECONDS", "30"))
 COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS", "30"))
+# Days an invite link stays valid (accounts.md: 7 by default); the email states the expiry.
+COOP_INVITE_DAYS = env_int("COOP_INVITE_DAYS", 7)
 # Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else
 # files them with NCMEC's test environment.
 NCMEC_ENV = env("NCMEC_ENV", "test")
@@ -303,8 +307,8 @@ NCMEC_CYBERTIP_URL = env("NCMEC_CYBERTIP_URL").rstrip("/")
 COOP_NCMEC_RETRY_SCHEDULE = [
     float(seconds) for seconds in env("COOP_NCMEC_RETRY_SCHEDULE", "10,60,300").split(",")
 ]
-# Email (coop.mail): smtp://user:password@host:port[?starttls=1&from=...], smtps://...; unset
-# writes each message to the log instead.
+# Email (coop.mail: invites, password resets, alerts): smtp://user:password@host:port
+# [?starttls=1&from=...], smtps://...; unset writes each message to the log instead.
 COOP_EMAIL_URL = env("COOP_EMAIL_URL")
 # An external Hasher-Matcher-Actioner (coop.hma): hash banks are created and looked up there.
 # Unset: the built-in PDQ index matches.

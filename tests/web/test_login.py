@@ -114,12 +114,12 @@ def test_deactivation_ends_sessions_at_once(client, moderator):
 
 
 def test_deactivate_user_deletes_their_sessions(client, moderator):
-    from django.contrib.sessions.models import Session
+    from coop.accounts.models import UserSession
 
     client.force_login(moderator)
-    assert Session.objects.count() == 1
+    assert UserSession.objects.filter(user=moderator).count() == 1
     deactivate_user(moderator)
-    assert Session.objects.count() == 0
+    assert UserSession.objects.count() == 0
 
 
 def test_repeated_failures_lock_the_account(client, moderator, settings):

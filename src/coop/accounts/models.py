@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from coop.accounts.permissions import Permission
@@ -24,6 +26,10 @@ class Role(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # "moderator" beside "Moderator" would be two roles nobody can tell apart.
+            models.UniqueConstraint(Lower("name"), name="role_name_unique_ignoring_case"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -85,7 +91,12 @@ class User(AbstractBaseUser):
 
     @property
     def permissions(self) -> frozenset[str]:
-        return frozenset(self.role.permissions) if self.is_active else frozenset()
+        return self.role_permissions if self.is_active else frozenset()
+
+    @property
+    def role_permissions(self) -> frozenset[str]:
+        """What the role grants, whether or not the account is active."""
+        return frozenset(self.role.permissions)
 
 
 class ApiKey(models.Model):
@@ -134,3 +145,70 @@ class SigningKey(models.Model):
     def listed_until(self) -> datetime | None:
         """When a retired key stops being published as "previous"."""
         return self.retired_at + SIGNING_KEY_GRACE if self.retired_at else None
+
+
+class UserSession(AbstractBaseSession):
+    """A console session, with its user, so one user's sessions can be ended at once
+    (deactivation, password change or reset) without reading every session."""
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+
+    @classmethod
+    def get_session_store_class(cls):
+        from coop.accounts.sessions import SessionStore
+
+        return SessionStore
+
+
+class Invite(models.Model):
+    """An invitation to join with a role. Only the SHA-256 of the link's token is stored."""
+
+    email = models.EmailField()
+    # Deleting a role is refused while an open invite has it; closed invites go with it.
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="invites")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invite_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invite for {self.email}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class PasswordResetToken(models.Model):
+    """A password-reset link (SHA-256 of its token). Deleted when used, and with every other
+    token of the user when their password changes."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+
+class PasswordResetRequest(models.Model):
+    """One "Forgot password?" request, kept for the throttle window only (rows older than it
+    are deleted as new ones arrive)."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)

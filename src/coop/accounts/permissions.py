@@ -79,3 +79,24 @@ PREDEFINED_ROLES: dict[str, frozenset[Permission]] = {
     "Child Safety Moderator": _MODERATOR | {P.VIEW_CHILD_SAFETY_DATA},
     "External Moderator": frozenset({P.VIEW_MRT}),
 }
+
+# What each permission opens, for the roles page (accounts.md; the reference's permission list).
+DESCRIPTIONS: dict[Permission, str] = {
+    P.MANAGE_ORG: "Organisation settings, API and signing keys, integrations, NCMEC, SSO",
+    P.MANAGE_USERS: "Invite users, change their roles, deactivate, send reset links",
+    P.MANAGE_ROLES: "Edit this matrix; create, rename and delete custom roles",
+    P.MUTATE_LIVE_RULES: "Edit live rules",
+    P.MUTATE_NON_LIVE_RULES: "Edit draft and background rules; matching banks",
+    P.RUN_RETROACTION: "Run rules over past items",
+    P.RUN_BACKTEST: "Backtest rules",
+    P.VIEW_INSIGHTS: "Rule insights",
+    P.VIEW_RULES_DASHBOARD: "The rules dashboard",
+    P.MANUALLY_ACTION_CONTENT: "Take actions by hand (investigation, bulk actions)",
+    P.VIEW_MRT: "The Review Console: work the queues one is given",
+    P.VIEW_MRT_DATA: "Overview, Recent Decisions and their exports",
+    P.VIEW_CHILD_SAFETY_DATA: "Child-safety (NCMEC) jobs, decisions and reports",
+    P.EDIT_MRT_QUEUES: "Create, edit and delete queues; work every queue",
+    P.MANAGE_ROUTING_RULES: "Routing and appeal routing rules",
+    P.MANAGE_POLICIES: "Create and edit policies",
+    P.VIEW_INVESTIGATION: "The Investigation tool",
+}

@@ -9,7 +9,6 @@ from datetime import timedelta
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -21,9 +20,11 @@ from coop.accounts.models import (
     SIGNING_KEY_GRACE,
     ApiKey,
     ColorScheme,
+    PasswordResetToken,
     Role,
     SigningKey,
     User,
+    UserSession,
 )
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -33,7 +34,12 @@ SIGNING_KEY_BITS = 2048
 
 
 class AccountError(Exception):
-    """A request the caller can fix (unknown role, duplicate email, weak password)."""
+    """A request the caller can fix (unknown role, duplicate email, weak password); `field`
+    names the form field at fault, when one is."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 # --- Users ---------------------------------------------------------------------------------
@@ -67,17 +73,25 @@ def create_user(email: str, role_name: str, password: str | None = None) -> tupl
     return user, password
 
 
+def end_sessions(user: User, keep_session_key: str | None = None) -> int:
+    """Sign `user` out everywhere (but in the session `keep_session_key`); the number ended."""
+    sessions = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    return sessions.delete()[0]
+
+
 def deactivate_user(user: User) -> None:
-    """Deactivate `user` and delete their sessions.
+    """Deactivate `user`: their sessions and password-reset links end at once.
 
     Sessions of inactive users are also refused on every request (the auth backend checks
-    `is_active`), so this only tidies the session table.
+    `is_active`), so even a flag flipped by hand signs the user out.
     """
-    User.objects.filter(pk=user.pk).update(is_active=False)
-    user.is_active = False
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        end_sessions(user)
+        PasswordResetToken.objects.filter(user=user).delete()
 
 
 def set_wellness_preferences(

@@ -36,6 +36,8 @@ SETTINGS: tuple[NavItem, ...] = (
     NavItem("Wellness", "settings-wellness"),
     NavItem("NCMEC", "settings-ncmec"),
     NavItem("SSO", "settings-sso"),
+    NavItem("Users", "settings-users"),
+    NavItem("Roles", "settings-roles"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (

@@ -9,9 +9,12 @@ from coop.web.views import (
     integrations,
     item_types,
     ncmec_settings,
+    passwords,
     policies,
     queue_admin,
+    roles,
     routing,
+    users,
     wellness,
 )
 
@@ -128,4 +131,49 @@ urlpatterns = [
         name="routing-rule-delete",
     ),
     path("routing/<str:list_name>/reorder", routing.routing_reorder, name="routing-reorder"),
+    path("password-reset", passwords.forgot_password, name="password-reset"),
+    path(
+        "password-reset/<str:token>",
+        passwords.reset_password,
+        name="password-reset-confirm",
+    ),
+    path("invite/<str:token>", users.accept_invite, name="accept-invite"),
+    path("account/password", passwords.change_password, name="account-password"),
+    path("settings/users", users.users_page, name="settings-users"),
+    path("settings/users/invite", users.invite, name="settings-users-invite"),
+    path(
+        "settings/users/invites/<int:invite_id>/resend",
+        users.resend_invite,
+        name="settings-invite-resend",
+    ),
+    path(
+        "settings/users/invites/<int:invite_id>/revoke",
+        users.revoke_invite,
+        name="settings-invite-revoke",
+    ),
+    path("settings/users/<int:user_id>/role", users.change_role, name="settings-user-role"),
+    path(
+        "settings/users/<int:user_id>/deactivate",
+        users.deactivate,
+        name="settings-user-deactivate",
+    ),
+    path(
+        "settings/users/<int:user_id>/reactivate",
+        users.reactivate,
+        name="settings-user-reactivate",
+    ),
+    path(
+        "settings/users/<int:user_id>/password-reset",
+        users.send_reset,
+        name="settings-user-password-reset",
+    ),
+    path("settings/roles", roles.roles_page, name="settings-roles"),
+    path("settings/roles/new", roles.create_role, name="settings-role-create"),
+    path("settings/roles/<int:role_id>/rename", roles.rename_role, name="settings-role-rename"),
+    path("settings/roles/<int:role_id>/delete", roles.delete_role, name="settings-role-delete"),
+    path(
+        "settings/roles/<int:role_id>/restore",
+        roles.restore_role,
+        name="settings-role-restore",
+    ),
 ]
