@@ -74,8 +74,6 @@ DOCS = ROOT / "docs"
 NOT_BUILT = [
     "Settings → Users and roles",
     "Settings → NCMEC",
-    "Settings → Review Console",
-    "Settings → Appeals",
 ]
 
 

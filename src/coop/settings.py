@@ -272,7 +272,6 @@ COOP_MAX_ALL_TEXT_CHARS = env_int("COOP_MAX_ALL_TEXT_CHARS", 100_000)  # per tex
 COOP_MAX_JSON_DEPTH = env_int("COOP_MAX_JSON_DEPTH", 32)
 COOP_RATE_LIMIT_PER_MINUTE = env_int("COOP_RATE_LIMIT_PER_MINUTE", 6000)
 COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
-COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
 # Outgoing webhooks (api.md): seconds to wait before each retry, and the request timeouts.
 _SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400")
 COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]
