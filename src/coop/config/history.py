@@ -46,19 +46,50 @@ class HistoryPage:
     next_cursor: int | None  # pass as `before_id` for the next (older) page
 
 
+NO_USER = 0  # `user_id` filter: changes no Coop user made (`coop config apply`, migrations)
+
+KIND_LABELS = {
+    "settings": "Settings",
+    "itemTypes": "Item types",
+    "policies": "Policies",
+    "actions": "Actions",
+    "banks": "Banks",
+    "rules": "Rules",
+    "queues": "Queues",
+    "routingRules": "Routing rules",
+    "appealRoutingRules": "Appeal routing rules",
+    "ncmec": "NCMEC",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def is_singleton(kind: str, object_id: str) -> bool:
+    """`settings` and `ncmec`: one block each, whose id is the kind itself."""
+    return kind == object_id
+
+
 def history_page(
     *,
     kind: str | None = None,
+    object_id: str | None = None,
     user_id: int | None = None,
     before_id: int | None = None,
     limit: int = PAGE_SIZE,
 ) -> HistoryPage:
-    """The newest changes first, without their contents, filtered by kind and by user; keyset
-    pages on the id (each page is one index range scan, however old)."""
+    """The newest changes first, without their contents, filtered by kind (and object) and by
+    user (NO_USER: made by no Coop user); keyset pages on the id, so each page is one index
+    range scan however far back it is."""
     changes = ConfigChange.objects.select_related("changed_by").defer("data", "before")
     if kind:
         changes = changes.filter(kind=kind)
-    if user_id is not None:
+    if object_id:
+        changes = changes.filter(object_id=object_id)
+    if user_id == NO_USER:
+        changes = changes.filter(changed_by__isnull=True)
+    elif user_id is not None:
         changes = changes.filter(changed_by_id=user_id)
     if before_id is not None:
         changes = changes.filter(id__lt=before_id)
@@ -263,4 +294,15 @@ def _lines(data: Any) -> list[str]:
     return _QUOTED_SECRET.sub(r"!secret \1", text).splitlines()
 
 
-__all__ = ["Diff", "DiffLine", "HistoryPage", "diff", "history_page", "summarize"]
+__all__ = [
+    "KIND_LABELS",
+    "NO_USER",
+    "Diff",
+    "DiffLine",
+    "HistoryPage",
+    "diff",
+    "history_page",
+    "is_singleton",
+    "kind_label",
+    "summarize",
+]

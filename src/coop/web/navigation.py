@@ -29,8 +29,15 @@ class Link:
 
 
 SETTINGS: tuple[NavItem, ...] = (
+    NavItem("Organisation", "settings-organization"),
+    NavItem("Review Console", "settings-review"),
+    NavItem("Appeals", "settings-appeals"),
+    NavItem("Strikes", "settings-strikes"),
+    NavItem("Partial items", "settings-partial-items"),
     NavItem("API keys", "settings-api-keys"),
+    NavItem("Signing key", "settings-signing-key"),
     NavItem("Wellness", "settings-wellness"),
+    NavItem("History", "settings-history"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (
