@@ -135,7 +135,7 @@ def diff(before: Any, after: Any) -> Diff:
     new = after if isinstance(after, dict) else {}
     lines: list[DiffLine] = []
     omitted, aligned = 0, True
-    for key in _keys(old, new):
+    for key in sorted({*old, *new}):
         if key in old and key in new and old[key] == new[key]:
             continue
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
@@ -165,7 +165,9 @@ def _aligned(old: list[str], new: list[str]) -> list[DiffLine]:
     lines: list[DiffLine] = []
     matcher = difflib.SequenceMatcher(None, old, new)
     for group in matcher.get_grouped_opcodes(CONTEXT):
-        path = _path_to(new, group[0][3]) if new else _path_to(old, group[0][1])
+        # Where the first changed line is (not the context before it).
+        _, i1, _, j1, j2 = next(op for op in group if op[0] != "equal")
+        path = _path_to(new, j1) if j2 > j1 else _path_to(old, i1)
         if path:
             lines.append(DiffLine("@", " › ".join(path)))
         for tag, i1, i2, j1, j2 in group:
@@ -256,7 +258,7 @@ class _Dumper(yaml.SafeDumper):
 def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     if set(data) == {"secret"} and isinstance(data["secret"], str):
         return dumper.represent_scalar("!secret", data["secret"])
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=False)
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=False)
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
@@ -281,12 +283,14 @@ def _masked(value: Any) -> Any:
 
 
 def _lines(data: Any) -> list[str]:
+    """Keys sorted: PostgreSQL returns stored JSON in its own key order, and before and after
+    must line up whatever order they were written in."""
     if data is None:
         return []
     text = yaml.dump(
         _masked(data),
         Dumper=_Dumper,
-        sort_keys=False,
+        sort_keys=True,
         allow_unicode=True,
         width=100,
         default_flow_style=False,
