@@ -59,6 +59,7 @@ KIND_LABELS = {
     "routingRules": "Routing rules",
     "appealRoutingRules": "Appeal routing rules",
     "ncmec": "NCMEC",
+    "integrations": "Integrations",
 }
 
 
@@ -135,7 +136,7 @@ def diff(before: Any, after: Any) -> Diff:
     new = after if isinstance(after, dict) else {}
     lines: list[DiffLine] = []
     omitted, aligned = 0, True
-    for key in sorted({*old, *new}):
+    for key in sorted({*old, *new}, key=_key_order):
         if key in old and key in new and old[key] == new[key]:
             continue
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
@@ -194,6 +195,12 @@ def _list_diff(key: str, old: Any, new: Any, budget: int) -> tuple[list[DiffLine
             lines += [DiffLine(sign, line) for line in _lines([entry])]
             shown += 1
     return lines[:budget], len(added) + len(removed) - shown
+
+
+def _key_order(key: Any) -> tuple[int, str]:
+    """`id` and `name` first, then the other keys alphabetically: PostgreSQL returns stored
+    JSON in its own key order, and before and after must line up however they were written."""
+    return ({"id": 0, "name": 1}.get(key, 2), str(key))
 
 
 def _keys(before: dict, after: dict) -> list[str]:
@@ -258,7 +265,8 @@ class _Dumper(yaml.SafeDumper):
 def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     if set(data) == {"secret"} and isinstance(data["secret"], str):
         return dumper.represent_scalar("!secret", data["secret"])
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=False)
+    items = sorted(data.items(), key=lambda item: _key_order(item[0]))
+    return dumper.represent_mapping("tag:yaml.org,2002:map", items, flow_style=False)
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
@@ -283,14 +291,12 @@ def _masked(value: Any) -> Any:
 
 
 def _lines(data: Any) -> list[str]:
-    """Keys sorted: PostgreSQL returns stored JSON in its own key order, and before and after
-    must line up whatever order they were written in."""
     if data is None:
         return []
     text = yaml.dump(
         _masked(data),
         Dumper=_Dumper,
-        sort_keys=True,
+        sort_keys=False,  # _represent_dict orders the keys
         allow_unicode=True,
         width=100,
         default_flow_style=False,

@@ -183,7 +183,7 @@ class HeaderForm(forms.Form):
     name = forms.CharField(label="Header name", required=False, max_length=200)
     kind = forms.ChoiceField(
         label="Value kind",
-        choices=[(VALUE, "Value"), (SECRET, "!secret (environment variable)")],
+        choices=[(VALUE, "Value"), (SECRET, "!secret variable")],
         initial=VALUE,
     )
     value = forms.CharField(label="Value or variable name", required=False, max_length=8192)
@@ -293,7 +293,7 @@ class AppealsForm(BlockForm):
         strip=False,  # error positions count from what was typed
         max_length=MAX_JSON_CHARS,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
-        help_text="A JSON object sent as the callback's `custom`. Empty: {}.",
+        help_text="A JSON object, sent as the callback's custom. Empty: {}.",
     )
 
     def __init__(self, data: Any, current: dict) -> None:
@@ -459,12 +459,10 @@ class ThresholdForm(forms.Form):
 
     def __init__(self, *args: Any, action_choices: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # The row's own actions first, in their order: saving an unchanged row changes nothing.
-        mine = [a["id"] for a in (self.initial.get("refs") or [])]
-        names = dict(action_choices)
-        choices = [(a, names.get(a, a)) for a in mine]
-        choices += [(a, n) for a, n in action_choices if a not in mine]
-        self.fields["actions"].choices = choices
+        self.fields["actions"].choices = action_choices
+        # The order the stored threshold lists its actions in, kept on save (another order
+        # would be a change of the configuration).
+        self.stored_order = [a["id"] for a in (self.initial.get("refs") or [])]
 
     def clean_parameters(self) -> dict:
         return parse_json_object(self.cleaned_data["parameters"])
@@ -486,9 +484,11 @@ class ThresholdForm(forms.Form):
     def threshold(self) -> dict:
         d = self.cleaned_data
         params = d["parameters"] or {}
+        known = {a: i for i, a in enumerate(self.stored_order)}
+        actions = sorted(d["actions"], key=lambda a: known.get(a, len(known)))
         return {
             "score": d["score"],
-            "actions": [{"id": a, "parameters": params.get(a, {})} for a in d["actions"]],
+            "actions": [{"id": a, "parameters": params.get(a, {})} for a in actions],
         }
 
 
@@ -506,10 +506,7 @@ _THRESHOLD_PATH = re.compile(r"strikes\.thresholds\[(\d+)\](?:\.(\w+))?")
 
 def action_choices() -> list[tuple[str, str]]:
     """Every action: the built-in ones, then the organisation's."""
-    return [
-        (a, f"{n} ({a})")
-        for a, n in Action.objects.order_by("-builtin", "name").values_list("id", "name")
-    ]
+    return list(Action.objects.order_by("-builtin", "name").values_list("id", "name"))
 
 
 class StrikesEditor(Editor):

@@ -74,7 +74,7 @@ def _edit(request: HttpRequest, page: Page) -> HttpResponse:
         if result.ok:
             messages.success(request, page.saved if result.change else "Nothing changed.")
             return redirect(page.url_name)
-    context = {"editor": editor, "page": page, "block": block}
+    context = {"editor": editor, "page": page, "block_key": block}
     return render(request, page.template, context, status=400 if request.method == "POST" else 200)
 
 
