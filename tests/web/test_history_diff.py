@@ -61,6 +61,8 @@ def test_the_summary_counts_list_entries_and_stays_short():
     text = summarize(wide_before, wide_after)
     assert len(text) <= SUMMARY_LENGTH
     assert text.endswith(" …")
+    one_long_key = summarize({"k" * 400: 0}, {"k" * 400: 1})
+    assert len(one_long_key) <= SUMMARY_LENGTH
 
 
 def test_a_huge_list_costs_linear_work_and_shows_a_bounded_diff():

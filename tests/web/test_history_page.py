@@ -193,3 +193,32 @@ def test_a_large_bank_change_is_shown_bounded(admin_client):
     html = admin_client.get(f"{PAGE}/{created.pk}").content.decode()
     assert html.count('class="diff__add"') <= 400
     assert "more entries not shown" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_before_from_the_previous_version():
+    """catalog 0004: rows written before it get the previous version's content as `before`."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("catalog", "0003_item_type_hidden_fields")])
+    old = executor.loader.project_state([("catalog", "0003_item_type_hidden_fields")]).apps
+    Change = old.get_model("catalog", "ConfigChange")
+    for version, operation, data in [
+        (1, "CREATE", {"id": "spam", "penalty": "LOW"}),
+        (2, "UPDATE", {"id": "spam", "penalty": "HIGH"}),
+        (3, "DELETE", None),
+    ]:
+        Change.objects.create(
+            kind="policies", object_id="spam", version=version, operation=operation, data=data
+        )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    befores = list(
+        ConfigChange.objects.filter(object_id="spam")
+        .order_by("version")
+        .values_list("before", flat=True)
+    )
+    assert befores == [None, {"id": "spam", "penalty": "LOW"}, {"id": "spam", "penalty": "HIGH"}]

@@ -124,7 +124,7 @@ def summarize(before: Any, after: Any) -> str:
             parts.append(key)
     text = ", ".join(parts) or "no visible change"
     if len(text) > SUMMARY_LENGTH:
-        text = text[: SUMMARY_LENGTH - 1].rsplit(", ", 1)[0] + " …"
+        text = text[: SUMMARY_LENGTH - 2].rsplit(", ", 1)[0] + " …"
     return text
 
 
