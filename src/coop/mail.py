@@ -29,8 +29,9 @@ DEFAULT_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes"}
 
 
-class EmailUrlError(ValueError):
-    """COOP_EMAIL_URL cannot be used; the message says why, without the password."""
+class EmailUrlError(OSError):
+    """COOP_EMAIL_URL cannot be used; the message says why, without the password. An OSError
+    like every other failure to send, so callers catch one kind of error."""
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ def _backend() -> tuple[BaseEmailBackend, str]:
 
 
 def send_mail(to: str | Sequence[str], subject: str, body: str) -> None:
-    """Send a plain-text message; raises (smtplib.SMTPException, OSError, EmailUrlError) when
-    the server does not take it, so the caller decides whether to retry."""
+    """Send a plain-text message; raises OSError (SMTPException and EmailUrlError are
+    OSErrors) when the server does not take it, so the caller decides whether to retry."""
     recipients = [to] if isinstance(to, str) else list(to)
     backend, sender = _backend()
     # Header injection is refused by Django (BadHeaderError) for subjects with line breaks.

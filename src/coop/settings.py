@@ -282,7 +282,6 @@ COOP_SYNC_BUDGET_MS = env_int("COOP_SYNC_BUDGET_MS", 5000)
 # What one item's evaluation may spend on remote signals (classifiers, HTTP signals), retries
 # and waiting for a free slot included (coop.integrations.calls).
 COOP_EVALUATION_BUDGET_MS = env_int("COOP_EVALUATION_BUDGET_MS", 10000)
-COOP_REVIEW_LEASE_SECONDS = env_int("COOP_REVIEW_LEASE_SECONDS", 600)
 # Outgoing webhooks (api.md): seconds to wait before each retry, and the request timeouts.
 _SCHEDULE = env("COOP_DELIVERY_SCHEDULE", "10,60,300,1800,7200,21600,43200,86400")
 COOP_DELIVERY_SCHEDULE = [float(seconds) for seconds in _SCHEDULE.split(",")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 from coop.config.services import save_object
@@ -64,6 +63,22 @@ def test_claim_takes_an_exclusive_lease(catalog, people):
     assert claim_next(q, people["mod2"]) is None
 
 
+def test_the_lease_length_is_the_organisation_setting(catalog, people):
+    """settings.review.leaseSeconds, read by the claim statement itself (still one statement,
+    tests/review/test_hot_paths.py), for new claims and renewals alike."""
+    assert save_object("settings", {"review": {"leaseSeconds": 120}}).ok
+    q = queue()
+    jobs_in(q, 1)
+    start = timezone.now()
+    claimed = claim_next(q, people["mod"])
+    assert start + timedelta(seconds=115) < claimed.lease_expires_at
+    assert claimed.lease_expires_at < timezone.now() + timedelta(seconds=125)
+    assert save_object("settings", {"review": {"leaseSeconds": 3600}}).ok
+    renewed = claim_next(q, people["mod"])
+    assert renewed.pk == claimed.pk
+    assert renewed.lease_expires_at > timezone.now() + timedelta(seconds=3500)
+
+
 def test_reload_keeps_the_job_and_renews_the_lease(catalog, people):
     q = queue()
     jobs_in(q, 3)
@@ -78,8 +93,7 @@ def test_reload_keeps_the_job_and_renews_the_lease(catalog, people):
 def test_an_expired_lease_returns_the_job_unchanged(catalog, people):
     q = queue()
     job, second = jobs_in(q, 2)
-    with override_settings(COOP_REVIEW_LEASE_SECONDS=1):
-        assert claim_next(q, people["mod"]).pk == job.pk
+    assert claim_next(q, people["mod"]).pk == job.pk
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     taken = claim_next(q, people["mod2"])
     assert taken.pk == job.pk  # back in its position, ahead of the newer job

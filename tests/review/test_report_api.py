@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from api.helpers import ApiClient, error_of
-from coop.catalog.models import Action, OrgSettings, Policy
+from coop.catalog.models import Action, Policy
 from coop.config.services import save_object
 from coop.ingest.models import ItemSubmission, SubmissionSource
 from coop.review.claims import claim_next
@@ -315,9 +315,7 @@ def test_appeals_are_idempotent_on_appeal_id(api, catalog):
 
 @pytest.mark.django_db
 def test_appeals_disabled_is_409(api, catalog):
-    settings = OrgSettings.load()
-    settings.data = {"appeals": {"enabled": False}}
-    settings.save()
+    assert save_object("settings", {"appeals": {"enabled": False}}).ok
     response = api.post(APPEAL, appeal_body())
     assert response.status_code == 409
     error = error_of(response)

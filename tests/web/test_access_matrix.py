@@ -199,6 +199,17 @@ URL_REQUIRES: dict[str, str | None] = {
     "settings-http-signal-test": "MANAGE_ORG",
     "settings-ncmec": "MANAGE_ORG",
     "settings-sso": "MANAGE_ORG",  # accounts.md: SSO is an organisation setting
+    # accounts.md "Settings pages" and reference 5.1: organisation, Review Console, appeals,
+    # strikes and partial items settings, the signing key, and the configuration history
+    # (every kind of object, NCMEC details included) are the organisation's: MANAGE_ORG.
+    "settings-organization": "MANAGE_ORG",
+    "settings-review": "MANAGE_ORG",
+    "settings-appeals": "MANAGE_ORG",
+    "settings-strikes": "MANAGE_ORG",
+    "settings-partial-items": "MANAGE_ORG",
+    "settings-signing-key": "MANAGE_ORG",
+    "settings-history": "MANAGE_ORG",
+    "settings-history-change": "MANAGE_ORG",
     "queue-create": "EDIT_MRT_QUEUES",
     "queue-edit": "EDIT_MRT_QUEUES",
     "queue-delete": "EDIT_MRT_QUEUES",

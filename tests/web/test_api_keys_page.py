@@ -57,27 +57,11 @@ def test_revoke_needs_post_and_csrf(make_user):
     assert authenticate_api_key(clear) is not None
 
 
-def test_public_key_is_shown_and_downloadable(admin_client):
+def test_the_public_key_is_shown_with_a_link_to_the_signing_key_page(admin_client):
+    """api.md: the public key is shown in Settings → API Keys and is downloadable; rotation
+    and the snippets are on Settings → Signing key (tests/web/test_signing_key_page.py)."""
     html = admin_client.get(PAGE).content.decode()
     key = SigningKey.objects.get(retired_at__isnull=True)
     assert key.public_pem.strip() in html
-    assert "-----BEGIN PUBLIC KEY-----" in html
-    download = admin_client.get(f"{PAGE}/public-key.pem")
-    assert download.status_code == 200
-    assert download.content.decode() == key.public_pem
-    assert "attachment" in download["Content-Disposition"]
-    assert "Verify in Python" in html
-    assert "Verify in JavaScript" in html
-
-
-def test_rotate_lists_the_previous_key(admin_client):
-    admin_client.get(PAGE)
-    old = SigningKey.objects.get()
-    response = admin_client.post(f"{PAGE}/rotate")
-    assert response.status_code == 302
-    html = admin_client.get(PAGE).content.decode()
-    new = SigningKey.objects.get(retired_at__isnull=True)
-    assert new.pk != old.pk
-    assert "Previous key" in html
-    assert old.public_pem.strip() in html
-    assert new.public_pem.strip() in html
+    assert 'href="/settings/signing-key/public-key.pem"' in html
+    assert 'href="/settings/signing-key"' in html

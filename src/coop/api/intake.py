@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from coop.api.errors import CONFLICT, INVALID_INPUT, ApiError, ErrorItem
 from coop.api.schemas import AppealIn, ContentIn, DataItemIn, ItemIn, MaybeDataItemIn, ReportIn
 from coop.catalog.item_data import ItemDataError, ItemSchema, schemas_for
-from coop.catalog.models import Action, ItemKind, ItemType, OrgSettings, Policy
+from coop.catalog.models import Action, ItemKind, ItemType, Policy
+from coop.catalog.org_settings import org_settings
 from coop.childsafety.jobs import enqueue_report
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission, SubmissionSource
@@ -264,7 +265,7 @@ def submit_report(payload: ReportIn) -> Report:
 
 
 def appeals_enabled() -> bool:
-    return bool(OrgSettings.load().data.get("appeals", {}).get("enabled", True))
+    return org_settings()["appeals"]["enabled"]
 
 
 def submit_appeal(payload: AppealIn) -> None:

@@ -128,22 +128,33 @@ class OrgSettings(models.Model):
 
 
 class ConfigChange(models.Model):
-    """One version of one configuration object: who changed it, when, and its full content."""
+    """One version of one configuration object: who changed it, when, and its full content
+    before and after (Settings → History shows the difference)."""
 
     kind = models.CharField(max_length=30)  # "itemTypes", "rules", ... as in the config file
     object_id = models.CharField(max_length=ID_LENGTH)
     version = models.PositiveIntegerField()
     operation = models.CharField(max_length=10, choices=ChangeOperation.choices)
     data = models.JSONField(null=True, help_text="The object after the change (None if deleted)")
+    before = models.JSONField(
+        null=True, blank=True, help_text="The object before the change (None if created)"
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # Who ran `coop config apply` (operating-system user@host) when no Coop user is known.
+    actor = models.CharField(max_length=200, blank=True, default="")
     changed_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=20, default="console")  # console | config-file | migration
+    # What changed, in a line (coop.config.history.summarize), so lists need not read `data`.
+    summary = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["kind", "object_id", "-version"])]
+        indexes = [
+            models.Index(fields=["kind", "object_id", "-version"]),
+            models.Index(fields=["kind", "-id"], name="config_change_kind_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "object_id", "version"], name="config_change_version"

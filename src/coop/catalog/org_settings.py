@@ -35,11 +35,14 @@ class ReviewSettings(TypedDict):
     requireReasonOnIgnore: bool
     hideSkipForNonAdmins: bool
     ignoreCallbackUrl: str | None
+    leaseSeconds: int  # how long a reviewer holds a claimed job
 
 
 class StrikeSettings(TypedDict):
     ttlDays: int
-    thresholds: list[dict[str, Any]]  # {threshold, actions, policies?}, highest first wins
+    # {score, actions: [{id, parameters}]}: a strike that takes a user's total from below
+    # `score` to `score` or more runs `actions`.
+    thresholds: list[dict[str, Any]]
 
 
 class WellnessSettings(TypedDict):
@@ -64,13 +67,15 @@ class Settings(TypedDict):
 
 DEFAULTS: Settings = {
     "organization": {"name": "Coop", "website": None, "onCallEmail": None},
-    "appeals": {"enabled": False, "callbackUrl": None, "headers": {}, "body": {}},
+    # On unless turned off (review.md: "Appeals can be turned off in settings").
+    "appeals": {"enabled": True, "callbackUrl": None, "headers": {}, "body": {}},
     "review": {
         "requirePolicyForDecisions": False,
         "requireReasonOnAction": False,
         "requireReasonOnIgnore": False,
         "hideSkipForNonAdmins": False,
         "ignoreCallbackUrl": None,
+        "leaseSeconds": 600,
     },
     "strikes": {"ttlDays": 90, "thresholds": []},
     "wellness": {"blurLevel": 0, "colorScheme": "NONE", "muteVideo": False},
@@ -102,6 +107,19 @@ def org_settings(data: dict[str, Any] | None = None) -> Settings:
         given = stored.get(block)
         merged[block] = {**copy.deepcopy(defaults), **(given if isinstance(given, dict) else {})}
     return merged  # type: ignore[return-value]
+
+
+def review_lease_sql() -> str:
+    """`settings.review.leaseSeconds` as an SQL expression, for the claim statement, which
+    must read it in the same round trip (coop.review.claims). Stored values were validated
+    as integers by the file schema; the default is this module's."""
+    default = int(DEFAULTS["review"]["leaseSeconds"])
+    table = OrgSettings._meta.db_table
+    # Only a model's table name and an int are formatted in; no value comes from outside.
+    return (
+        f"COALESCE((SELECT (data #>> '{{settings,review,leaseSeconds}}')::int FROM {table} "  # noqa: S608
+        f"WHERE id = 1), {default})"
+    )
 
 
 def ncmec_queue_id(data: dict[str, Any] | None = None) -> str | None:

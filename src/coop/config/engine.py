@@ -21,6 +21,7 @@ from coop.accounts.permissions import Permission
 from coop.catalog.builtins import BUILTIN_ACTIONS
 from coop.catalog.models import ChangeOperation, ConfigChange, OrgSettings, Policy
 from coop.config.document import FILE_VERSION, Document
+from coop.config.history import summarize
 from coop.config.kinds import BY_KEY, KINDS, Canonical
 from coop.config.schema import ConfigError, Errors
 from coop.config.validate import Context, State, validate_state
@@ -39,6 +40,7 @@ class Change:
     object_id: str
     operation: ChangeOperation
     data: Canonical | None  # after the change; None when deleted
+    before: Canonical | None = None  # before the change; None when created
 
     def line(self) -> str:
         if BY_KEY[self.kind].singleton:
@@ -114,11 +116,13 @@ def make_plan(
             if oid not in existing:
                 plan.changes.append(Change(kind.key, oid, ChangeOperation.CREATE, data))
             elif data != existing[oid]:
-                plan.changes.append(Change(kind.key, oid, ChangeOperation.UPDATE, data))
+                plan.changes.append(
+                    Change(kind.key, oid, ChangeOperation.UPDATE, data, existing[oid])
+                )
             elif oid in named:
                 plan.unchanged += 1
         plan.changes += [
-            Change(kind.key, oid, ChangeOperation.DELETE, None)
+            Change(kind.key, oid, ChangeOperation.DELETE, None, existing[oid])
             for oid in existing
             if oid not in wanted
         ]
@@ -203,8 +207,13 @@ def _check_routing_ids(document: Document, current: State, errors: Errors) -> No
                 )
 
 
-def apply_plan(plan: Plan, *, user: User | None = None, source: str = SOURCE_FILE) -> None:
-    """Write every change of a valid plan in one transaction (callers hold `config_lock`)."""
+def apply_plan(
+    plan: Plan, *, user: User | None = None, source: str = SOURCE_FILE, actor: str = ""
+) -> None:
+    """Write every change of a valid plan in one transaction (callers hold `config_lock`).
+
+    Each change gets a ConfigChange row: who (`user`, else `actor`: who ran the command),
+    the source, the object before and after, and a summary (coop.config.history)."""
     if plan.errors:
         raise ValueError("cannot apply an invalid plan")
     writes = [c for c in plan.changes if c.operation != ChangeOperation.DELETE]
@@ -231,7 +240,10 @@ def apply_plan(plan: Plan, *, user: User | None = None, source: str = SOURCE_FIL
             version=version,
             operation=change.operation,
             data=change.data,
+            before=change.before,
+            summary=summarize(change.before, change.data),
             changed_by=user,
+            actor="" if user else actor[:200],
             source=source,
         )
 
@@ -321,11 +333,13 @@ def apply_document(
     delete: Collection[tuple[str, str]] = (),
     user: User | None = None,
     source: str = SOURCE_FILE,
+    actor: str = "",
 ) -> Plan:
-    """Plan and (unless `dry_run` or invalid) apply, atomically."""
+    """Plan and (unless `dry_run` or invalid) apply, atomically. `actor` names who applied it
+    when there is no `user` (the command line's operating-system user)."""
     with transaction.atomic():
         config_lock(create=not dry_run)
         plan = make_plan(document, prune=prune, delete=delete)
         if not plan.errors and not dry_run:
-            apply_plan(plan, user=user, source=source)
+            apply_plan(plan, user=user, source=source, actor=actor)
     return plan

@@ -560,11 +560,12 @@ SETTINGS: Spec = {
             "requireReasonOnIgnore": boolean,
             "hideSkipForNonAdmins": boolean,
             "ignoreCallbackUrl": nullable(url),
+            "leaseSeconds": integer(60, 86400),
         },
         SETTINGS_DEFAULTS["review"],
     ),
     "strikes": settings_block(
-        {"ttlDays": integer(1), "thresholds": list_of(nested(THRESHOLD))},
+        {"ttlDays": integer(1, 3650), "thresholds": list_of(nested(THRESHOLD))},
         SETTINGS_DEFAULTS["strikes"],
     ),
     "wellness": settings_block(

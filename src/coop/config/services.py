@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from coop.accounts.models import User
+from coop.catalog.org_settings import org_settings
 from coop.config.document import parse_document
-from coop.config.engine import Change, apply_document
+from coop.config.engine import Change, apply_document, config_lock
 from coop.config.kinds import BY_KEY
 from coop.config.schema import ConfigError
 
@@ -56,6 +59,16 @@ def save_object(
         return SaveResult(_relative(errors, prefix), None)
     plan = apply_document(document, user=user, source=source)
     return SaveResult(_relative(plan.errors, prefix), plan.changes[0] if plan.changes else None)
+
+
+def save_settings(block: str, value: dict[str, Any], *, user: User | None = None) -> SaveResult:
+    """Replace one block of `settings` (a console settings page), saving the others back as
+    they are. The read happens under the configuration lock, so two pages saved at once never
+    undo each other's block. Error paths are relative to `settings` (`appeals.callbackUrl`).
+    """
+    with transaction.atomic():
+        config_lock(create=True)
+        return save_object("settings", {**org_settings(), block: value}, user=user)
 
 
 def reorder_routing_rules(
@@ -107,4 +120,5 @@ __all__ = [
     "delete_object",
     "reorder_routing_rules",
     "save_object",
+    "save_settings",
 ]

@@ -1,15 +1,15 @@
 """Claiming review jobs: leases and who holds what (review.md, Claiming and the review loop).
 
-`claim_next` takes an exclusive lease of `COOP_REVIEW_LEASE_SECONDS` on one pending job in
-ONE statement: the row is chosen in the queue's order with `FOR UPDATE SKIP LOCKED` and
-leased by the same UPDATE, so two reviewers never hold the same job, whatever the
-concurrency; it returns the whole row, so a claim is one round trip. Each queue order
-reads its own partial index in exactly the ORDER BY (`id` included) and stops at the
-first row that is neither leased, locked nor skipped by the reviewer. The same statement
-first renews the lease of a job the reviewer already holds in the queue (a reload keeps
-the job; the new claim runs only when there is none). A lease is never "returned" by a
-sweeper: a job whose lease has expired is simply claimable again (`lease_expires_at <
-now()`), unchanged and in its original position.
+`claim_next` takes an exclusive lease of `settings.review.leaseSeconds` (the organisation's
+setting, read inside the statement) on one pending job in ONE statement: the row is chosen
+in the queue's order with `FOR UPDATE SKIP LOCKED` and leased by the same UPDATE, so two
+reviewers never hold the same job, whatever the concurrency; it returns the whole row, so a
+claim is one round trip. Each queue order reads its own partial index in exactly the ORDER
+BY (`id` included) and stops at the first row that is neither leased, locked nor skipped by
+the reviewer. The same statement first renews the lease of a job the reviewer already holds
+in the queue (a reload keeps the job; the new claim runs only when there is none). A lease
+is never "returned" by a sweeper: a job whose lease has expired is simply claimable again
+(`lease_expires_at < now()`), unchanged and in its original position.
 
 Jobs the reviewer has skipped (coop.review.skips) are left out while anything else is
 left for them; then they are offered again, the job skipped longest ago first, so a job is
@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Now
 
 from coop.accounts.models import User
+from coop.catalog.org_settings import review_lease_sql
 from coop.review.closing import auto_close, item_deleted
 from coop.review.models import Job, JobStatus, Queue, QueueOrder
 from coop.review.visibility import hidden_jobs_sql, visible_jobs
@@ -38,8 +38,8 @@ ORDER_SQL = {
     QueueOrder.PRIORITY: "j.priority DESC, j.created_at, j.id",
 }
 
-# %(order)s and %(kinds)s are trusted fragments; every value is a parameter. Both statements
-# return the whole job row, so claiming takes a single round trip.
+# %(order)s, %(kinds)s and %(lease)s are trusted fragments; every value is a parameter. Both
+# statements return the whole job row, so claiming takes a single round trip.
 _CLAIM = """
 WITH mine AS (
     UPDATE review_job SET lease_expires_at = now() + make_interval(secs => %(lease)s)
@@ -89,16 +89,16 @@ RETURNING *
 """
 
 
-def lease_seconds() -> int:
-    return int(getattr(settings, "COOP_REVIEW_LEASE_SECONDS", 600))
-
-
 def _statement(template: str, queue: Queue, user: User) -> tuple[str, dict]:
     kinds = hidden_jobs_sql(user)
     order = ORDER_SQL.get(QueueOrder(queue.order), ORDER_SQL[QueueOrder.FIFO])
-    # Only the two trusted fragments are substituted here; values stay parameters.
-    sql = template.replace("%(order)s", order).replace("%(kinds)s", kinds)
-    return sql, {"queue": queue.pk, "user": user.pk, "lease": lease_seconds()}
+    # Only the trusted fragments are substituted here; values stay parameters.
+    sql = (
+        template.replace("%(order)s", order)
+        .replace("%(kinds)s", kinds)
+        .replace("%(lease)s", review_lease_sql())
+    )
+    return sql, {"queue": queue.pk, "user": user.pk}
 
 
 def _claim_once(queue: Queue, user: User) -> Job | None:
@@ -182,7 +182,6 @@ __all__ = [
     "claimable_count",
     "held_job",
     "holds_lease",
-    "lease_seconds",
     "oldest_pending_at",
     "pending_count",
     "release",

@@ -29,15 +29,22 @@ class Link:
 
 
 SETTINGS: tuple[NavItem, ...] = (
+    NavItem("Organisation", "settings-organization"),
+    NavItem("Review Console", "settings-review"),
+    NavItem("Appeals", "settings-appeals"),
+    NavItem("Strikes", "settings-strikes"),
+    NavItem("Partial items", "settings-partial-items"),
     NavItem("Item types", "item-types"),
     NavItem("Actions", "actions"),
     NavItem("API keys", "settings-api-keys"),
+    NavItem("Signing key", "settings-signing-key"),
     NavItem("Integrations", "settings-integrations"),
     NavItem("Wellness", "settings-wellness"),
     NavItem("NCMEC", "settings-ncmec"),
     NavItem("SSO", "settings-sso"),
     NavItem("Users", "settings-users"),
     NavItem("Roles", "settings-roles"),
+    NavItem("History", "settings-history"),
 )
 
 NAVIGATION: tuple[NavItem, ...] = (

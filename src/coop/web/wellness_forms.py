@@ -10,9 +10,8 @@ from django import forms
 
 from coop.accounts.models import ColorScheme, User
 from coop.accounts.wellness import STRONGEST, Wellness, personal_or_default
-from coop.catalog.org_settings import org_settings
 from coop.config.schema import ConfigError
-from coop.config.services import SaveResult, save_object
+from coop.config.services import SaveResult, save_settings
 
 USE_DEFAULT = ""
 # `settings` paths as `save_object` reports them -> the form fields that set them.
@@ -26,7 +25,7 @@ MUTE_CHOICES = (("on", "Muted"), ("off", "Sound on"))
 
 def save_org_wellness(wellness: Wellness, *, user: User) -> SaveResult:
     """Replace only the `wellness` block: the other settings are saved back unchanged."""
-    return save_object("settings", {**org_settings(), "wellness": wellness.as_config()}, user=user)
+    return save_settings("wellness", wellness.as_config(), user=user)
 
 
 BLUR_CHOICES = [

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coop.config import ConfigSyntaxError, apply_document, export_yaml, parse_text
+
+
+def operator() -> str:
+    """Who runs the command, for the configuration history: user@host of the process."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        name = "unknown user"
+    return f"{name}@{socket.gethostname()}"
 
 
 class Command(BaseCommand):
@@ -40,7 +51,7 @@ class Command(BaseCommand):
         except ConfigSyntaxError as exc:
             raise CommandError(f"{file}: {exc}") from exc
         if not errors:
-            plan = apply_document(document, prune=prune, dry_run=dry_run)
+            plan = apply_document(document, prune=prune, dry_run=dry_run, actor=operator())
             errors = plan.errors
         if errors:
             for error in errors:

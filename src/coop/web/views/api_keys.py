@@ -1,4 +1,5 @@
-"""Settings → API Keys: platform API keys and the webhook verification key (accounts.md)."""
+"""Settings → API Keys: platform API keys (accounts.md), with the webhook verification key
+that api.md places here too (its rotation and snippets are on Settings → Signing key)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,8 @@ from django.utils.cache import add_never_cache_headers
 from coop.accounts.access import require_permission
 from coop.accounts.models import ApiKey
 from coop.accounts.permissions import Permission
-from coop.accounts.services import (
-    SIGNING_KEY_GRACE,
-    active_signing_key,
-    create_api_key,
-    public_keys,
-    revoke_api_key,
-    rotate_signing_key,
-)
+from coop.accounts.services import active_signing_key, create_api_key, revoke_api_key
 from coop.web.forms import ApiKeyForm
-
-PUBLIC_KEY_FILENAME = "coop-webhook-public-key.pem"
-GRACE_HOURS = int(SIGNING_KEY_GRACE.total_seconds() // 3600)
 
 
 @require_permission(Permission.MANAGE_ORG, methods=("GET", "HEAD", "POST"))
@@ -38,9 +29,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         "created_key": created[0] if created else None,
         "clear_key": created[1] if created else None,
         "keys": ApiKey.objects.all(),
-        "signing_keys": public_keys(),
-        "grace_hours": GRACE_HOURS,
-        "public_key_filename": PUBLIC_KEY_FILENAME,
+        "signing_key": active_signing_key(),
     }
     response = render(request, "web/settings/api_keys.html", context)
     # The clear key is in this response only: keep it out of every cache.
@@ -56,21 +45,3 @@ def revoke_key(request: HttpRequest, key_id: uuid.UUID) -> HttpResponse:
         raise Http404("No such API key") from exc
     messages.success(request, f"API key “{api_key.name}” is revoked.")
     return redirect("settings-api-keys")
-
-
-@require_permission(Permission.MANAGE_ORG, methods=("POST",))
-def rotate_key(request: HttpRequest) -> HttpResponse:
-    rotate_signing_key()
-    messages.success(
-        request,
-        "The webhook signing key was rotated. Receivers should add the new public key now; "
-        f"the previous one stays listed for {GRACE_HOURS} hours.",
-    )
-    return redirect("settings-api-keys")
-
-
-@require_permission(Permission.MANAGE_ORG)
-def public_key_pem(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(active_signing_key().public_pem, content_type="application/x-pem-file")
-    response["Content-Disposition"] = f'attachment; filename="{PUBLIC_KEY_FILENAME}"'
-    return response

@@ -6,8 +6,10 @@ document.addEventListener("click", (event) => {
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
   if (!source) return;
-  source.select();
-  navigator.clipboard.writeText(source.value).then(
+  // An input's value, or the text of a <pre> (code to paste).
+  const text = "value" in source ? source.value : source.textContent;
+  if (source.select) source.select();
+  navigator.clipboard.writeText(text).then(
     () => { button.textContent = "Copied"; },
     () => { button.textContent = "Press Ctrl+C to copy"; },
   );
