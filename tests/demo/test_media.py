@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-import yaml
 
+from coop.config.yamlio import load_yaml
 from coop.demo import platform, setup
 from coop.demo.feeder import KNOWN_IMAGES, PHOTOS, Generator
 from coop.signals.hashing import hash_image
 
 
 def _bank() -> dict:
-    config = yaml.safe_load(setup.demo_yaml("http://127.0.0.1:8001"))
+    config = load_yaml(setup.demo_yaml("http://127.0.0.1:8001"))
     return next(bank for bank in config["banks"] if bank["kind"] == "HASH")
 
 

@@ -90,7 +90,11 @@ def test_serve_demo_runs_everything_and_stops_cleanly(tmp_path):
         health = _eventually(lambda: httpx.get(f"{base}/api/v1/health", timeout=2), what="web")
         assert health.json() == {"status": "ok"}
         children = psutil.Process(serve.pid).children(recursive=True)
-        assert len(children) >= 4  # web, worker, fake platform, feeder
+        assert len(children) >= 5  # web, worker, fake platform, fake CyberTip, feeder
+        cybertip = f"http://127.0.0.1:{platform_port + 1}/ispws"
+        assert any(cybertip in line for line in lines)
+        # The fake CyberTip answers, and only with the demo's credentials (Basic auth).
+        assert _eventually(lambda: httpx.post(f"{cybertip}/submit", timeout=2)).status_code == 401
 
         # Items arrive through the API (the feeder) and are stored.
         def items_stored():

@@ -63,3 +63,19 @@ def test_restart_resets_passwords_and_replaces_the_key():
     assert authenticate_api_key(first.api_key) is None
     assert authenticate_api_key(second.api_key) is not None
     assert ApiKey.objects.filter(name=setup.API_KEY_NAME, revoked_at__isnull=True).count() == 1
+
+
+def test_the_demo_can_file_ncmec_reports_with_its_fake_cybertip(monkeypatch):
+    from coop.catalog.credentials import resolve_credential
+    from coop.childsafety.settings import ncmec_settings, reporting_enabled
+
+    demo = setup.set_up("http://127.0.0.1:8001")
+    monkeypatch.setenv(setup.CYBERTIP_PASSWORD_ENV, demo.cybertip_password)  # as serve does
+    block = ncmec_settings()
+    assert reporting_enabled(block)
+    assert block["defaultQueue"] == "child-safety"
+    assert (block["username"], resolve_credential(block["password"])) == (
+        setup.CYBERTIP_USERNAME,
+        demo.cybertip_password,
+    )
+    assert block["password"] == {"secret": setup.CYBERTIP_PASSWORD_ENV}

@@ -101,10 +101,22 @@ class DemoSetup:
     credentials: list[Credential]
     api_key: str
     public_pems: list[str]
+    cybertip_password: str
+
+
+# demo.yaml's NCMEC block names the fake CyberTip server's user and reads its password from
+# this variable (`!secret`), which `serve --demo` sets, new at every start, for the web server,
+# the worker and the fake.
+CYBERTIP_USERNAME = "coop-demo"
+CYBERTIP_PASSWORD_ENV = "SECRET_COOP_DEMO_CYBERTIP_PASSWORD"  # noqa: S105 - a variable name
 
 
 def set_up(platform_url: str) -> DemoSetup:
-    """Users first (the queues name them as reviewers), then the configuration, then the key."""
+    """Users first (the queues name them as reviewers), then the configuration, then the key
+    and a password for the fake CyberTip server."""
+    from coop.accounts.services import generate_password
+
     credentials = ensure_demo_users()
     plan = apply_demo_config(platform_url)
-    return DemoSetup(plan, credentials, create_demo_api_key(), public_pems())
+    cybertip_password = generate_password()
+    return DemoSetup(plan, credentials, create_demo_api_key(), public_pems(), cybertip_password)

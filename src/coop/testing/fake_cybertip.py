@@ -20,6 +20,10 @@ kept in `violations` so a test can show what was wrong.
 Tests script failures per endpoint (`fail`): an HTTP status, a responseCode, a dropped
 connection, a held answer; either before doing the work or after it (an answer lost on the
 way back). `check()` fails a test whose fake was never called.
+
+`coop serve --demo` runs it as a child process (`python -m coop.testing.fake_cybertip --port P`,
+credentials in COOP_DEMO_CYBERTIP_USERNAME / COOP_DEMO_CYBERTIP_PASSWORD), so the demo's NCMEC
+flow files its reports somewhere harmless.
 """
 
 from __future__ import annotations
@@ -338,7 +342,7 @@ class Call:
 
 
 class FakeCyberTip:
-    def __init__(self, username: str, password: str):
+    def __init__(self, username: str, password: str, port: int = 0):
         self.username = username
         self.password = password
         self.reports: dict[str, FiledReport] = {}
@@ -364,7 +368,7 @@ class FakeCyberTip:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -597,3 +601,26 @@ def _form(headers, body: bytes) -> dict[str, tuple[str | None, bytes]] | None:
         if name:
             fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
     return fields
+
+
+USERNAME_ENV = "COOP_DEMO_CYBERTIP_USERNAME"
+PASSWORD_ENV = "COOP_DEMO_CYBERTIP_PASSWORD"  # noqa: S105 - a variable name
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import os
+    import signal
+
+    parser = argparse.ArgumentParser(description="A local fake of NCMEC's CyberTip API")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    fake = FakeCyberTip(os.environ[USERNAME_ENV], os.environ[PASSWORD_ENV], port=args.port)
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(
+        target=fake.server.shutdown).start())  # fmt: skip
+    fake.server.serve_forever()
+    fake.server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from coop.cli import PREPARE, run_children
+from coop.demo.setup import CYBERTIP_PASSWORD_ENV
 
 FIRST_ADMIN_EMAIL = "admin@example.com"
 
@@ -55,6 +56,9 @@ class Command(BaseCommand):
         # The demo's platform (webhooks, media) runs on 127.0.0.1, which Coop refuses to call
         # unless told otherwise; the demo is a development setup, so it says so.
         local_calls = {"COOP_FETCH_ALLOW_PRIVATE": "1"} if demo else {}
+        if demo:
+            local_calls["NCMEC_CYBERTIP_URL"] = self.cybertip_url
+            local_calls[CYBERTIP_PASSWORD_ENV] = self.cybertip_password
         plan = {
             # Children inherit DATABASE_URL: the supervising process owns the embedded
             # server, if any, and stops it when it exits after them.
@@ -94,7 +98,8 @@ class Command(BaseCommand):
         """Set up the demo in the database, print the credentials; returns the commands (and
         additions to the environment) of the fake platform and the feeder."""
         from coop.demo import feeder, platform
-        from coop.demo.setup import set_up
+        from coop.demo.setup import CYBERTIP_USERNAME, set_up
+        from coop.testing import fake_cybertip
 
         local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
         platform_port = platform_port or port + 1
@@ -110,12 +115,23 @@ class Command(BaseCommand):
                 f"  {credential.email:<{width}}  {credential.password}  ({credential.role})"
             )
         self.stdout.write(f"Demo platform (webhooks received from Coop): {platform_url}/")
+        cybertip_port = platform_port + 1
+        self.cybertip_url = f"http://127.0.0.1:{cybertip_port}/ispws"
+        self.cybertip_password = demo.cybertip_password
+        self.stdout.write(f"Fake NCMEC CyberTip (reports filed by the demo): {self.cybertip_url}")
         sys.stdout.flush()
         python = [sys.executable, "-m"]
         return [
             (
                 [*python, "coop.demo.platform", "--port", str(platform_port)],
                 {platform.PEMS_ENV: json.dumps(demo.public_pems)},
+            ),
+            (
+                [*python, "coop.testing.fake_cybertip", "--port", str(cybertip_port)],
+                {
+                    fake_cybertip.USERNAME_ENV: CYBERTIP_USERNAME,
+                    fake_cybertip.PASSWORD_ENV: demo.cybertip_password,
+                },
             ),
             (
                 [
