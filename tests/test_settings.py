@@ -206,7 +206,7 @@ def serve_once(trusted: list[str], peer: str, headers: dict[str, str]) -> tuple[
 
 
 @pytest.fixture
-def production_like(settings):
+def production_like(settings, db):
     settings.ALLOWED_HOSTS = ["coop.example.com"]
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
