@@ -3,8 +3,6 @@ implicit TLS, with a certificate the client verifies."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import logging
 import smtplib
 import socket
@@ -15,14 +13,11 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from coop.mail import EmailUrlError, check_email_url, parse_email_url, send_mail
+from smtp_server import self_signed_certificate
 
 USER, PASSWORD = "coop@example.com", "p@ss word"
 
@@ -50,43 +45,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
+def certificate():
     """A self-signed certificate for 127.0.0.1, trusted by the client through SSL_CERT_FILE."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coop test SMTP")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("smtp-tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
-def server_context(certificate) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    return context
+    return self_signed_certificate()
 
 
 @pytest.fixture
@@ -130,10 +91,10 @@ def test_starttls_verifies_the_certificate_and_authenticates(
 ):
     inbox, port = smtp_server(
         authenticator=authenticator,
-        tls_context=server_context(certificate),
+        tls_context=certificate.server,
         require_starttls=True,
     )
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.ca_file))
     settings.COOP_EMAIL_URL = f"smtp://coop%40example.com:p%40ss%20word@127.0.0.1:{port}?starttls=1"
     send_mail(["a@example.com", "b@example.com"], "Subject", "Body")
     sender, recipients, _ = received(inbox)
@@ -142,7 +103,7 @@ def test_starttls_verifies_the_certificate_and_authenticates(
 
 
 def test_starttls_refuses_an_untrusted_certificate(settings, smtp_server, certificate):
-    inbox, port = smtp_server(tls_context=server_context(certificate), require_starttls=True)
+    inbox, port = smtp_server(tls_context=certificate.server, require_starttls=True)
     settings.COOP_EMAIL_URL = f"smtp://127.0.0.1:{port}?starttls=1"
     with pytest.raises(ssl.SSLError):
         send_mail("a@example.com", "Subject", "Body")
@@ -150,8 +111,8 @@ def test_starttls_refuses_an_untrusted_certificate(settings, smtp_server, certif
 
 
 def test_implicit_tls(settings, smtp_server, certificate, monkeypatch):
-    inbox, port = smtp_server(ssl_context=server_context(certificate))
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    inbox, port = smtp_server(ssl_context=certificate.server)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.ca_file))
     settings.COOP_EMAIL_URL = f"smtps://127.0.0.1:{port}"
     send_mail("a@example.com", "Subject", "Body")
     assert received(inbox)[1] == ["a@example.com"]
