@@ -121,6 +121,25 @@ class BlockForm(forms.Form):
         return True
 
 
+class FormEditor(Editor):
+    """A block edited in one form: `form_class` (a BlockForm) makes it."""
+
+    form_class: ClassVar[type[BlockForm]]
+
+    def __init__(self, data: Any, current: dict) -> None:
+        super().__init__(data, current)
+        self.form = self.form_class(data, current)
+
+    def forms(self) -> list:
+        return [self.form]
+
+    def value(self) -> dict:
+        return self.form.value()
+
+    def place_error(self, error: ConfigError) -> bool:
+        return self.form.place_error(error)
+
+
 # --- Organisation ------------------------------------------------------------------------
 
 
@@ -156,21 +175,9 @@ class OrganizationForm(BlockForm):
         }
 
 
-class OrganizationEditor(Editor):
+class OrganizationEditor(FormEditor):
     block = "organization"
-
-    def __init__(self, data: Any, current: dict) -> None:
-        super().__init__(data, current)
-        self.form = OrganizationForm(data, current)
-
-    def forms(self) -> list:
-        return [self.form]
-
-    def value(self) -> dict:
-        return self.form.value()
-
-    def place_error(self, error: ConfigError) -> bool:
-        return self.form.place_error(error)
+    form_class = OrganizationForm
 
 
 # --- Headers (appeals, partial items) -----------------------------------------------------
@@ -246,14 +253,11 @@ def header_formset(data: Any, headers: dict[str, Any]) -> BaseHeaderFormSet:
     return HeaderFormSet(data, initial=initial, prefix="headers")
 
 
-class HeadersEditor(Editor):
+class HeadersEditor(FormEditor):
     """A block with `headers` and its other keys in one form."""
-
-    form_class: ClassVar[type[BlockForm]]
 
     def __init__(self, data: Any, current: dict) -> None:
         super().__init__(data, current)
-        self.form = self.form_class(data, current)
         self.headers = header_formset(data, current["headers"])
 
     def forms(self) -> list:
@@ -403,21 +407,9 @@ class ReviewForm(BlockForm):
         return value
 
 
-class ReviewEditor(Editor):
+class ReviewEditor(FormEditor):
     block = "review"
-
-    def __init__(self, data: Any, current: dict) -> None:
-        super().__init__(data, current)
-        self.form = ReviewForm(data, current)
-
-    def forms(self) -> list:
-        return [self.form]
-
-    def value(self) -> dict:
-        return self.form.value()
-
-    def place_error(self, error: ConfigError) -> bool:
-        return self.form.place_error(error)
+    form_class = ReviewForm
 
 
 # --- Strikes -------------------------------------------------------------------------------------
@@ -509,12 +501,12 @@ def action_choices() -> list[tuple[str, str]]:
     return list(Action.objects.order_by("-builtin", "name").values_list("id", "name"))
 
 
-class StrikesEditor(Editor):
+class StrikesEditor(FormEditor):
     block = "strikes"
+    form_class = StrikesForm
 
     def __init__(self, data: Any, current: dict) -> None:
         super().__init__(data, current)
-        self.form = StrikesForm(data, current)
         initial = [
             {
                 "score": t["score"],
