@@ -288,9 +288,7 @@ def test_a_missing_secret_is_reported_and_nothing_is_sent(admin_client, receiver
     receiver.expect_no_calls()
     probe = admin_client.post("/actions/remove-post/test-delivery").context["probe"]
     assert not probe.sent
-    assert probe.error == (
-        f"header 'Authorization' needs the environment variable {SECRET_VAR}, which is not set"
-    )
+    assert probe.error == f"header 'Authorization': environment variable {SECRET_VAR} is not set"
 
 
 def test_a_slow_receiver_times_out(admin_client, receiver, settings):
@@ -328,3 +326,63 @@ def test_roles_without_manage_org_change_nothing_and_send_nothing(
     receiver.expect_no_calls()
     assert [r.status_code for r in responses] == [403, 403, 403, 403]
     assert exported_actions() == before
+
+
+# --- Write-only secret values typed in the console -----------------------------------------
+
+TYPED_SECRET = "typed-in-the-console-3f9a"
+
+
+def encrypted_form(**changes) -> dict:
+    form = {**FORM, "headers-1-source": "encrypted", "headers-1-value": TYPED_SECRET}
+    return {**form, **changes}
+
+
+def test_a_typed_secret_value_is_stored_encrypted_and_never_shown_or_exported(admin_client):
+    response = admin_client.post("/actions/new", encrypted_form())
+    assert response.status_code == 302, response.content.decode()
+    stored = Action.objects.get(pk="remove-post").headers["Authorization"]
+    assert set(stored) == {"encrypted"}
+    assert TYPED_SECRET not in stored["encrypted"]
+    page = admin_client.get("/actions/remove-post/edit").content.decode()
+    assert TYPED_SECRET not in page
+    assert "Set (encrypted): leave empty to keep" in page
+    exported = run_config("export")[1]
+    assert TYPED_SECRET not in exported
+    assert "encrypted:" in exported
+    history = json.dumps(list(ConfigChange.objects.values_list("data", flat=True)))
+    assert TYPED_SECRET not in history
+    assert export_then_apply_is_a_no_op()
+
+
+def test_leaving_a_stored_secret_empty_keeps_it_and_typing_replaces_it(admin_client):
+    admin_client.post("/actions/new", encrypted_form())
+    token = Action.objects.get(pk="remove-post").headers["Authorization"]
+    kept = admin_client.post(
+        "/actions/remove-post/edit", encrypted_form(**{"headers-1-value": "", "name": "Renamed"})
+    )
+    assert kept.status_code == 302, kept.content.decode()
+    action = Action.objects.get(pk="remove-post")
+    assert (action.name, action.headers["Authorization"]) == ("Renamed", token)
+    admin_client.post("/actions/remove-post/edit", encrypted_form(**{"headers-1-value": "new"}))
+    replaced = Action.objects.get(pk="remove-post").headers["Authorization"]
+    assert replaced != token
+    assert set(replaced) == {"encrypted"}
+
+
+def test_a_new_secret_value_must_be_typed(admin_client):
+    response = admin_client.post("/actions/new", encrypted_form(**{"headers-1-value": ""}))
+    assert response.status_code == 400
+    assert "Type the secret value." in response.content.decode()
+    assert not Action.objects.filter(builtin=False).exists()
+
+
+def test_a_typed_secret_is_sent_in_clear_to_the_receiver_only(admin_client, receiver):
+    admin_client.post("/actions/new", encrypted_form(callback_url=f"{receiver.url}/coop/remove"))
+    receiver.script.append(Reply(status=200))
+    response = admin_client.post("/actions/remove-post/test-delivery")
+    [request] = receiver.requests
+    assert request.headers["authorization"] == TYPED_SECRET
+    shown = dict(response.context["probe"].request_headers)
+    assert shown["Authorization"] == "•••••• (secret, stored encrypted)"
+    assert TYPED_SECRET not in response.content.decode()

@@ -50,7 +50,7 @@ from coop.core.enums import (
 from coop.core.field_types import ROLE_CONSTRAINTS, SCALAR_TYPES, FieldRole, FieldType
 from coop.core.media import is_http_url
 from coop.integrations import config as integrations
-from coop.outbound import header_problem, secret_problem
+from coop.outbound import header_problem
 from coop.signals.hashing import InvalidHash, parse_hash
 from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
 from coop.signals.values import regex_error as _regex_error
@@ -191,8 +191,9 @@ def json_mapping(raw: Any, path: str, errors: Errors) -> dict | None:
 
 
 def headers(raw: Any, path: str, errors: Errors) -> dict | None:
-    """Header values are strings or `!secret NAME` references; names, values and secret
-    variables follow coop.outbound's rules, the ones checked again when a request is sent."""
+    """Header values are strings or stored credentials (`!secret NAME`, or a value typed in
+    the console and encrypted); names, values and secret variables follow coop.outbound's
+    rules, the ones checked again when a request is sent."""
     if json_mapping(raw, path, errors) is None:
         return None
     for key, value in raw.items():
@@ -206,11 +207,8 @@ def _header_error(name: str, value: Any) -> str | None:
     problem = header_problem(name)
     if problem:
         return f"header name {problem}"
-    if isinstance(value, dict) and set(value) == {"secret"}:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value["secret"])):
-            return "!secret needs an environment variable"
-        problem = secret_problem(value["secret"])
-        return f"!secret: {problem}" if problem else None
+    if isinstance(value, dict):
+        return credential_problem(value)
     if not isinstance(value, str):
         return "must be a string or !secret NAME"
     problem = header_problem(name, value)

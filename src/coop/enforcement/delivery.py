@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -16,9 +15,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from coop.catalog.credentials import CredentialError, resolve_credential
 from coop.enforcement.models import Delivery, DeliveryAttempt, DeliveryStatus
 from coop.enforcement.signer import sign_all
-from coop.outbound import guarded_client, header_problem, secret_problem
+from coop.outbound import guarded_client, header_problem
 
 EXCERPT_BYTES = 1024
 MAX_READ_BYTES = 64 * 1024
@@ -66,23 +66,18 @@ class UnsendableHeaderError(Exception):
 
 
 def resolve_headers(headers: dict) -> dict[str, str]:
-    """Header values with `{"secret": NAME}` replaced by the environment variable NAME.
+    """Header values that are stored credentials (`!secret NAME` or a value typed in the
+    console, encrypted at rest) replaced by their clear value.
 
     The configuration schema refuses bad names, values and secrets on save; they are checked
     again here because a secret's value only exists at send time."""
     resolved = {}
     for name, value in headers.items():
         if isinstance(value, dict):
-            variable = value["secret"]
-            problem = secret_problem(variable)
-            if problem:
-                raise UnsendableHeaderError(f"header {name!r}: {problem}")
-            secret = os.environ.get(variable)
-            if secret is None:
-                raise UnsendableHeaderError(
-                    f"header {name!r} needs the environment variable {variable}, which is not set"
-                )
-            value = secret
+            try:
+                value = resolve_credential(value)
+            except CredentialError as exc:
+                raise UnsendableHeaderError(f"header {name!r}: {exc}") from exc
         problem = header_problem(name, value)
         if problem:
             raise UnsendableHeaderError(f"header {name!r} {problem}")

@@ -67,12 +67,15 @@ def probe_payload(action: Action, actor_email: str) -> dict[str, Any]:
 
 
 def masked(configured: dict[str, Any], headers: dict[str, str]) -> list[tuple[str, str]]:
-    """The headers as shown in the console: `!secret` values replaced by their variable's name."""
+    """The headers as shown in the console: secrets masked, with where they come from."""
     shown = []
     for name, value in headers.items():
         reference = configured.get(name)
         if isinstance(reference, dict):
-            value = f"•••••• (secret from {reference['secret']})"
+            where = reference.get("secret")
+            value = (
+                f"•••••• (secret from {where})" if where else "•••••• (secret, stored encrypted)"
+            )
         shown.append((name, value))
     return shown
 

@@ -1,10 +1,11 @@
 """The action form: the console's side of the `actions` configuration kind (custom actions,
 i.e. webhooks to the platform; api.md, action callback).
 
-Header values come in two sorts. A plain value is configuration like any other (shown, exported
-as written). A secret is `!secret SECRET_…`: only the environment variable's name is stored and
-shown; its value is read when a webhook is sent and never reaches the database, the page or an
-export.
+Header values come in three sorts. A plain value is configuration like any other (shown,
+exported as written). A secret is either `!secret SECRET_…` (only the environment variable's name
+is stored and shown; its value is read when a webhook is sent) or a value typed here, which is
+write-only: stored encrypted (coop.catalog.credentials), never shown again, exported as the
+encrypted token. Leaving a stored value's field empty keeps it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from coop.catalog.credentials import encrypt_credential
 from coop.catalog.models import Action, ItemType
 from coop.config.kinds import Canonical
 from coop.config.services import SaveResult
@@ -29,7 +31,7 @@ from coop.web.config_form import (
     typed_number,
 )
 
-VALUE, SECRET = "value", "secret"
+VALUE, SECRET, ENCRYPTED = "value", "secret", "encrypted"
 HEADER_DEFAULTS = {"name": "", "source": VALUE, "value": ""}
 PARAMETER_DEFAULTS = {
     "name": "",
@@ -114,8 +116,10 @@ class ActionForm(ConfigForm):
                 "applies_strikes": current["appliesStrikes"],
             }
             for name, value in current["headers"].items():
-                if isinstance(value, dict):
+                if isinstance(value, dict) and "secret" in value:
                     headers.append({"name": name, "source": SECRET, "value": value["secret"]})
+                elif isinstance(value, dict):  # write-only: the field stays empty
+                    headers.append({"name": name, "source": ENCRYPTED, "value": "", "stored": True})
                 else:
                     headers.append({"name": name, "source": VALUE, "value": value})
             for param in current["parameters"]:
@@ -180,11 +184,7 @@ class ActionForm(ConfigForm):
     def file_data(self) -> dict[str, Any]:
         """The action as spelled in the configuration file, for `save_object`."""
         d = self.cleaned_data
-        headers: dict[str, Any] = {}
-        for row in self.headers:
-            value = row.values["value"]
-            secret = row.values["source"] == SECRET
-            headers[row.values["name"]] = {"secret": value} if secret else value
+        headers = {row.values["name"]: self._header_value(row.values) for row in self.headers}
         parameters = []
         for row in self.parameters:
             param: dict[str, Any] = {
@@ -207,6 +207,20 @@ class ActionForm(ConfigForm):
             "parameters": parameters,
         }
 
+    def _stored_secret(self, name: str) -> dict[str, str] | None:
+        """The encrypted value this action already holds for header `name`, if any."""
+        value = self.current["headers"].get(name) if self.current else None
+        return value if isinstance(value, dict) and "encrypted" in value else None
+
+    def _header_value(self, row: dict[str, Any]) -> Any:
+        if row["source"] == SECRET:
+            return {"secret": row["value"]}
+        if row["source"] == ENCRYPTED:
+            if row["value"] == "":
+                return self._stored_secret(row["name"])
+            return encrypt_credential(row["value"])
+        return row["value"]
+
     def clean(self) -> dict[str, Any]:
         d = super().clean()
         names = [row.values["name"] for row in self.headers]
@@ -215,6 +229,12 @@ class ActionForm(ConfigForm):
                 self.headers.add_error(row.index, "name", "Give the header's name.")
             elif names.count(row.values["name"]) > 1:
                 self.headers.add_error(row.index, "name", "This header is given twice.")
+            elif (
+                row.values["source"] == ENCRYPTED
+                and row.values["value"] == ""
+                and self._stored_secret(row.values["name"]) is None
+            ):
+                self.headers.add_error(row.index, "value", "Type the secret value.")
         if self.headers.has_errors:
             self.add_error(None, "Some headers need correcting.")
         return d

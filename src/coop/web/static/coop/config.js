@@ -89,9 +89,16 @@ function showHeaderSource(row) {
   const source = row.querySelector("[data-header-source]");
   const value = row.querySelector("[data-header-value]");
   if (!source || !value) return;
-  const secret = source.value === "secret";
-  value.placeholder = secret ? "SECRET_…" : "";
-  value.setAttribute("aria-label", secret ? "Environment variable name" : "Header value");
+  const kind = source.value;
+  // A write-only value is typed like a password and never shown back.
+  value.type = kind === "encrypted" ? "password" : "text";
+  if (kind === "encrypted") value.value = "";
+  const placeholders = { secret: "SECRET_…", encrypted: "Type the value" };
+  const labels = { secret: "Environment variable name", encrypted: "Secret header value" };
+  if (!(kind === "encrypted" && value.placeholder.startsWith("Set"))) {
+    value.placeholder = placeholders[kind] || "";
+  }
+  value.setAttribute("aria-label", labels[kind] || "Header value");
 }
 
 // --- Routing conditions: the value input that fits what is compared ----------------------------
