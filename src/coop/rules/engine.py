@@ -243,7 +243,8 @@ def prefetch_signals(
                 item = item_for(submission, book.item_types[submission.item_type_id])
                 for rule in rules:
                     recorder.next_rule()
-                    evaluate(rule.condition, EvaluationContext(item, recorder))  # type: ignore[arg-type]
+                    context = EvaluationContext(item, recorder, run_many=recorder.run_many)
+                    evaluate(rule.condition, context)  # type: ignore[arg-type]
                 if recorder.wanted:
                     wanted += recorder.wanted.values()
                     unsettled.append((submission, rules))

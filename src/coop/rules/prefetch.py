@@ -17,11 +17,12 @@ leaves before it changed meanwhile, e.g. a strike total) instead of calling out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
-from coop.rules.evaluator import CONCURRENT_COST, Item, SignalProvider
+from coop.rules.evaluator import Item, SignalProvider
 from coop.signals.registry import FULL_ITEM, SignalCall, SignalFunction, SignalOutput, SignalSpec
 
 
@@ -44,6 +45,7 @@ class Failed:
     message: str
 
 
+T = TypeVar("T")
 Result = SignalOutput | Failed
 CallKey = tuple[Hashable, ...]
 
@@ -89,10 +91,6 @@ def call_key(signal_id: str, call: SignalCall) -> CallKey:
     )
 
 
-def _leaf_of(key: CallKey) -> CallKey:
-    return key[:2] + key[3:]  # every part but the value
-
-
 class _Wrapping:
     """A provider whose remote signals answer through `_answer`."""
 
@@ -136,7 +134,8 @@ class _Wrapping:
 
 class Recorder(_Wrapping):
     """The dry run's provider: records the calls of each rule's first unanswered leaf (all
-    its values when the evaluator asks for them at once, else its first value)."""
+    its values when the evaluator asks for them at once, through `run_many`: pass it to the
+    EvaluationContext). Calls after it depend on its answer, so they wait for a later round."""
 
     def __init__(
         self,
@@ -147,19 +146,25 @@ class Recorder(_Wrapping):
     ) -> None:
         super().__init__(base, remote, owner, answers)
         self.wanted: dict[CallKey, Wanted] = {}
-        self._leaf: CallKey | None = None
-        self._all_values = False
+        self._batches = 0  # `run_many` calls so far
+        self._batch: int | None = None  # the one running now
+        self._first: int | None = None  # the batch of the rule's first unanswered call (0: none)
 
     def next_rule(self) -> None:
-        self._leaf = None
+        self._first = None
+
+    def run_many(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        self._batches += 1
+        self._batch = self._batches
+        try:
+            return [task() for task in tasks]
+        finally:
+            self._batch = None
 
     def _unanswered(self, wanted: Wanted) -> None:
-        leaf = _leaf_of(wanted.key)
-        if self._leaf is None:
-            spec = self.base.get(wanted.signal_id)
-            self._leaf = leaf
-            self._all_values = spec is not None and spec.cost >= CONCURRENT_COST
-        elif leaf != self._leaf or not self._all_values:
+        if self._first is None:
+            self._first = self._batch or 0
+        elif not self._batch or self._batch != self._first:
             return  # it depends on an answer not known yet
         self.wanted.setdefault(wanted.key, wanted)
 
