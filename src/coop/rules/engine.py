@@ -144,6 +144,7 @@ class Prefetched:
 
     book: RuleBook
     images: dict[str, ImageResult]
+    remote: dict[str, Remote | None]  # how each signal the rules use calls out, if it does
     answers: dict[int, dict[CallKey, Result]] = field(default_factory=dict)
     scopes: dict[int, calls.Scope] = field(default_factory=dict)
     strict: bool = False
@@ -226,10 +227,12 @@ def prefetch_signals(
     book = book or current_rulebook()
     if images is None:
         images = hash_submission_images(submissions, book)
-    prefetched = Prefetched(book, images)
     provider, now = signal_provider(), timezone.now()
     used = {signal for rules in book.rules.values() for rule in rules for signal in rule.signals}
     remote = {signal: provider.remote(signal) for signal in used}
+    prefetched = Prefetched(book, images, remote)
+    if not any(remote.values()):
+        return prefetched  # no rule calls out
     work = [(s, rules) for s in submissions if (rules := _remote_rules(s, book, remote, now))]
     if not work:
         return prefetched
@@ -382,16 +385,21 @@ def run_rules(
     if prefetched is None:
         prefetched = prefetch_signals(submissions, images=images)
     book, provider = prefetched.book, signal_provider()
+    replayed = any(prefetched.remote.values())  # else nothing calls out: no replay needed
     batch = []
     requests: list[ActionRequest] = []
     missing: list[Wanted] = []
     # Strike totals as of the start of the batch, read in one query.
     with _batch_known(submissions, prefetched.images):
         for submission in submissions:
-            answers = prefetched.answers.get(submission.pk, {})
-            replayer = Replayer(provider, provider.remote, submission.pk, answers)
-            outcomes = apply_daily_limits(evaluate_rules(submission, book, replayer, now), now)
-            missing += replayer.missing.values()
+            if replayed:
+                answers = prefetched.answers.get(submission.pk, {})
+                replayer = Replayer(provider, prefetched.remote.get, submission.pk, answers)
+                outcomes = evaluate_rules(submission, book, replayer, now)
+                missing += replayer.missing.values()
+            else:
+                outcomes = evaluate_rules(submission, book, provider, now)
+            outcomes = apply_daily_limits(outcomes, now)
             batch.append((submission, outcomes))
             requests += action_requests(submission, outcomes)
     if missing and prefetched.strict:
