@@ -134,12 +134,12 @@ def enqueue_user(
     """The user's pending NCMEC job, created or merged into, with `item` recorded as one of
     the items that led to it. `queue`: the NCMEC queue by default. Every refusal is checked
     before anything is written. Call inside the caller's transaction."""
+    user = resolve_user(item, user, submission_id)
     queue = queue or ncmec_queue()
     if queue is None:
         raise NcmecRefused(
             "No NCMEC queue is set: choose one in Settings → NCMEC (ncmec.defaultQueue)."
         )
-    user = resolve_user(item, user, submission_id)
     check_not_reported(user)
     subject = latest_for(user)
     job = enqueue_for_review(
