@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from coop.media import fetch_batch
 from coop.rules.banks import image_hashes_known, strike_totals_known
 from coop.rules.conditions import Input
 from coop.rules.evaluator import (
+    CompiledCondition,
     ConditionResult,
     EvaluationContext,
     Outcome,
@@ -136,17 +137,17 @@ PREFETCH_THREADS = 16
 class Prefetched:
     """A batch's image hashes and remote signal answers, fetched before its evaluation.
 
-    `answers` and `scopes` are by submission id: each item's calls share one time budget
-    (COOP_EVALUATION_BUDGET_MS), started by its first call. `strict`: `run_rules` raises
-    PrefetchIncomplete when the evaluation needs a call not made yet (so the caller can make
-    it outside its transaction and evaluate again) instead of logging the leaf ERRORED.
+    `answers` and `scopes` are by submission id (`Wanted.owner`): each item's calls share one
+    time budget (COOP_EVALUATION_BUDGET_MS), started by its first call. `strict`: `run_rules`
+    raises PrefetchIncomplete when the evaluation needs a call not made yet (so the caller can
+    make it outside its transaction and evaluate again) instead of logging the leaf ERRORED.
     """
 
     book: RuleBook
     images: dict[str, ImageResult]
     remote: dict[str, Remote | None]  # how each signal the rules use calls out, if it does
-    answers: dict[int, dict[CallKey, Result]] = field(default_factory=dict)
-    scopes: dict[int, calls.Scope] = field(default_factory=dict)
+    answers: dict[Hashable, dict[CallKey, Result]] = field(default_factory=dict)
+    scopes: dict[Hashable, calls.Scope] = field(default_factory=dict)
     strict: bool = False
 
     def fetch(self, wanted: list[Wanted]) -> None:
@@ -157,13 +158,13 @@ class Prefetched:
 
         def run(one: Wanted) -> None:
             with lock:
-                scope = self.scopes.get(one.owner)  # type: ignore[call-overload]
+                scope = self.scopes.get(one.owner)
                 if scope is None:
-                    scope = self.scopes[one.owner] = calls.new_scope()  # type: ignore[index]
+                    scope = self.scopes[one.owner] = calls.new_scope()
             with calls.in_scope(scope):
                 result = one.execute()
             with lock:
-                self.answers.setdefault(one.owner, {})[one.key] = result  # type: ignore[arg-type]
+                self.answers.setdefault(one.owner, {})[one.key] = result
 
         threaded = [w for w in wanted if w.remote is Remote.THREADED]
         with (
@@ -205,10 +206,10 @@ class PrefetchIncomplete(Exception):
 
 def _remote_rules(
     submission: ItemSubmission, book: RuleBook, remote: dict[str, Remote | None], now: datetime
-) -> list[LoadedRule]:
-    """The item's rules that are evaluated and use a signal that calls out."""
+) -> list[CompiledCondition]:
+    """The conditions of the item's rules that are evaluated and use a signal that calls out."""
     return [
-        rule
+        rule.condition
         for rule in book.rules.get(submission.item_type_id, ())
         if rule.condition is not None
         and (rule.expires_at is None or rule.expires_at > now)
@@ -244,10 +245,10 @@ def prefetch_signals(
                 answers = prefetched.answers.setdefault(submission.pk, {})
                 recorder = Recorder(provider, remote.get, submission.pk, answers)
                 item = item_for(submission, book.item_types[submission.item_type_id])
-                for rule in rules:
+                for condition in rules:
                     recorder.next_rule()
                     context = EvaluationContext(item, recorder, run_many=recorder.run_many)
-                    evaluate(rule.condition, context)  # type: ignore[arg-type]
+                    evaluate(condition, context)
                 if recorder.wanted:
                     wanted += recorder.wanted.values()
                     unsettled.append((submission, rules))
