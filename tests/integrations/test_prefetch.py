@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from coop.enforcement.models import StrikeRecord
 from coop.ingest.models import ItemSubmission
+from coop.review.models import Job
 from coop.rules.engine import (
     PrefetchIncomplete,
     evaluate_rules,
@@ -24,6 +25,8 @@ from coop.rules.rulebook import current_rulebook, signal_provider
 from coop.rules.tasks import evaluate_submissions
 from integrations.conftest import configure, leaves, logged
 from integrations.fakes import Reply
+from integrations.test_google import DARK, routing
+from media.server import MediaHost, serve
 
 
 def rows_locked() -> bool:
@@ -336,3 +339,27 @@ def test_a_call_still_missing_at_the_last_attempt_is_errored_with_why(db, api, o
     assert execution.outcome == "ERRORED"
     assert "was not fetched before the evaluation" in leaves(execution)[1]["error"]
     openai.expect_no_calls()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_routing_of_a_job_a_rule_makes_calls_google_without_locks(api, google):
+    with MediaHost() as images:
+        images.routes["/dark.png"] = serve(DARK, "image/png")
+        configure(
+            routing(google)
+            + """
+rules:
+  - id: to-review
+    name: Pictures to review
+    status: LIVE
+    itemTypes: [post]
+    actions: [coop.manual-review]
+    condition:
+      all: [{input: {field: text}, signal: TEXT_MATCHING_CONTAINS_TEXT, values: [look]}]
+"""
+        )
+        google.priorities = {DARK: "VERY_HIGH"}
+        seen = check_locks_while_answering(google)
+        api.submit("p1", text="look", photo=f"{images.url}/dark.png")
+    assert seen == [False]  # one call: made after the first attempt was rolled back
+    assert Job.objects.get(item_id="p1").queue_id == "urgent"

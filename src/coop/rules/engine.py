@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, nullcontext
-from contextvars import copy_context
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -272,6 +272,32 @@ def _batch_known(
         yield
 
 
+@dataclass
+class _RoutingReplay:
+    prefetched: Prefetched
+    replayers: list[Replayer] = field(default_factory=list)
+
+
+# Set while run_rules executes a batch's actions: the routing of the jobs they make replays too.
+_routing: ContextVar[_RoutingReplay | None] = ContextVar("routing_replay", default=None)
+
+
+def routing_provider(item: ItemSubmission | ItemRef) -> SignalProvider:
+    """What routing rules run on for `item`: the process's provider, except while the worker
+    executes a batch's actions (its submissions locked), where the routing rules' remote
+    calls replay the batch's answers; one not made yet is recorded, and `run_rules` has it
+    made after rolling the batch back (PrefetchIncomplete) and evaluating it again."""
+    provider = signal_provider()
+    current = _routing.get()
+    if current is None:
+        return provider
+    owner = ("routing", item.item_type_id, item.item_id)
+    answers = current.prefetched.answers.setdefault(owner, {})
+    replayer = Replayer(provider, provider.remote, owner, answers)
+    current.replayers.append(replayer)
+    return replayer
+
+
 def apply_daily_limits(outcomes: list[RuleOutcome], now: datetime) -> list[RuleOutcome]:
     """Mark LIVE rules that passed after reaching today's `maxDailyActions` as over limit."""
     checked = []
@@ -379,10 +405,13 @@ def run_rules(
     event, so strikes count once per item however many of its actions apply them.
     `prefetched` are the batch's image hashes and remote answers (`prefetch_signals`, made
     before the transaction; `images` alone: the hashes only); what is not given is fetched
-    here first. The evaluation itself calls nothing remote: a call it needs that was not
-    made raises PrefetchIncomplete when `prefetched.strict`, else its leaf is ERRORED.
+    here first. The evaluation itself calls nothing remote, nor, when `prefetched` is given,
+    does the routing of the jobs its actions make (`routing_provider`): a call needed that
+    was not made raises PrefetchIncomplete when `prefetched.strict`, else its leaf is ERRORED.
     """
     now = timezone.now()
+    # Routing replays only what a caller fetched before its transaction (and can fetch again).
+    replay_routing = prefetched is not None
     if prefetched is None:
         prefetched = prefetch_signals(submissions, images=images)
     book, provider = prefetched.book, signal_provider()
@@ -405,6 +434,14 @@ def run_rules(
             requests += action_requests(submission, outcomes)
     if missing and prefetched.strict:
         raise PrefetchIncomplete(missing)
-    executions = execute_actions(requests)
+    routing = _RoutingReplay(prefetched)
+    token = _routing.set(routing if replay_routing else None)
+    try:
+        executions = execute_actions(requests)
+    finally:
+        _routing.reset(token)
+    missing = [w for replayer in routing.replayers for w in replayer.missing.values()]
+    if missing and prefetched.strict:
+        raise PrefetchIncomplete(missing)  # rolls the actions back with the transaction
     log_executions(batch, environment, now)
     return executions
