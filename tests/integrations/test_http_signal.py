@@ -44,11 +44,11 @@ def test_the_signed_request_carries_the_item_and_the_input_and_the_score_decides
     fine = api.submit("p2", text="kind words", author=author)
     assert logged(toxic)["toxic"].outcome == "PASSED"
     assert logged(fine)["toxic"].outcome == "FAILED"
-    first = http_signal.requests[0].json()
     item = {"id": "p1", "typeId": "post", "data": {"text": "awful words", "author": author}}
-    assert first == {"item": item, "input": item}
+    sent = [seen.json() for seen in http_signal.requests]  # made at once: in any order
+    assert {"item": item, "input": item} in sent
     # AUTHOR: the input is the user reference; the item is still the one being evaluated.
-    assert {"item": item, "input": author} in [seen.json() for seen in http_signal.requests]
+    assert {"item": item, "input": author} in sent
     assert leaves(logged(toxic)["toxic"])[0]["score"] == 0.95
 
 

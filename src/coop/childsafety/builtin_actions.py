@@ -27,4 +27,6 @@ def enqueue_to_ncmec(call: BuiltinCall) -> None:
 
 
 def register() -> None:
-    register_builtin(builtins.NCMEC, enqueue_to_ncmec, needs_user=True)
+    # The user is found by jobs.resolve_user, which first asks the platform (partial items)
+    # for an item Coop has no data for.
+    register_builtin(builtins.NCMEC, enqueue_to_ncmec, needs_user=False)

@@ -10,8 +10,8 @@ text-only cases can be reported too.
 
 The work is bounded whatever the user's history: at most SCAN_LIMIT of their submissions
 are read (newest first), MAX_MEDIA media are kept (with the total found), MAX_THREADS threads
-of at most MESSAGES_PER_THREAD messages each. Partial items (fresh data from the platform)
-are not asked here: the job shows what Coop stored.
+of at most MESSAGES_PER_THREAD messages each. Only stored data is read here: items Coop had
+no data for were asked from the platform before (partial items, coop.childsafety.jobs).
 """
 
 from __future__ import annotations

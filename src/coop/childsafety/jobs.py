@@ -14,6 +14,11 @@ When no job can be made, `NcmecRefused` says why, and each caller shows it: the 
 keeps an item job in the NCMEC queue (the default queue when none is set), which only users
 with VIEW_CHILD_SAFETY_DATA see (coop.review.visibility); with no NCMEC queue set, the
 user-level jobs of csam reports wait in the default queue, and the overview says so.
+
+An item or user Coop has no data for is asked from the platform first when a partial-items
+endpoint is configured (api.md), and stored: the item of an entry (so its author can be
+found), and before gathering, the user and the items of the entries (so their media count).
+When the platform does not give them, the refusal or the job's case says why.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from coop.childsafety.settings import ncmec_settings
 from coop.core.enums import NcmecReportStatus
 from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
-from coop.ingest.store import latest_for
+from coop.ingest.store import latest_for, latest_for_each
+from coop.integrations import partial_items
 from coop.review.models import Job, JobKind, JobSource, JobStatus, Queue, Report
 from coop.review.services import default_queue, enqueue_for_review
 
@@ -65,10 +71,18 @@ def resolve_user(
         raise NcmecRefused(f"No item type has the id {item.item_type_id!r}.", "/itemTypeId")
     sub = ItemSubmission.objects.filter(pk=submission_id).first() if submission_id else None
     sub = sub or latest_for(item)
+    if sub is None and partial_items.configured():
+        problem = fetch_missing([item])
+        sub = latest_for(item)
+        if sub is None:
+            raise NcmecRefused(
+                f"Coop has no data for {item.item_type_id}/{item.item_id} and could not get "
+                f"it from the platform: {problem}"
+            )
     if sub is None:
         raise NcmecRefused(
             f"Coop has no data for {item.item_type_id}/{item.item_id}: submit the item "
-            "before sending it to NCMEC review."
+            "before sending it to NCMEC review (or configure a partial-items endpoint)."
         )
     if item_type.kind == ItemKind.USER:
         return item
@@ -120,12 +134,12 @@ def enqueue_user(
     """The user's pending NCMEC job, created or merged into, with `item` recorded as one of
     the items that led to it. `queue`: the NCMEC queue by default. Every refusal is checked
     before anything is written. Call inside the caller's transaction."""
+    user = resolve_user(item, user, submission_id)
     queue = queue or ncmec_queue()
     if queue is None:
         raise NcmecRefused(
             "No NCMEC queue is set: choose one in Settings → NCMEC (ncmec.defaultQueue)."
         )
-    user = resolve_user(item, user, submission_id)
     check_not_reported(user)
     subject = latest_for(user)
     job = enqueue_for_review(
@@ -172,23 +186,43 @@ def enqueue_report(item: ItemSubmission, report: Report, policy_ids: list[str]) 
         return enqueue_for_review(item, queue, JobSource.REPORT, policy_ids, report=report)
 
 
+def fetch_missing(refs: list[ItemRef]) -> str:
+    """Ask the platform (partial items) for the items of `refs` Coop has no data for, storing
+    what it returns; why some are still missing ("" when none is, or nothing was asked)."""
+    if not partial_items.configured():
+        return ""
+    stored = latest_for_each(refs)
+    missing = [ref for ref in dict.fromkeys(refs) if ref not in stored]
+    if not missing:
+        return ""
+    fetched = partial_items.fetch_items(missing)
+    if fetched.error:
+        return f"the partial-items request failed: {fetched.error}"
+    return "; ".join(
+        f"{ref.item_type_id}/{ref.item_id}: {reason}" for ref, reason in fetched.errors.items()
+    )
+
+
 def case_for(job: Job) -> NcmecCase:
     """The job's case, gathered afresh when a new entry arrived since (or never gathered:
-    jobs migrated from the earlier holding state). Locks the case row while gathering, so a
-    concurrent opening waits and then reads the same list."""
+    jobs migrated from the earlier holding state). The user and the entries' items Coop has
+    no data for are asked from the platform first (before any lock: a call takes time). Locks
+    the case row while gathering, so a concurrent opening waits and reads the same list."""
     case = NcmecCase.objects.filter(job=job).first()
     if case is not None and not case.stale:
         return case
+    user = ItemRef(job.item_id, job.item_type_id)
+    entries = case.entries if case is not None else []
+    missing = fetch_missing([user, *(ItemRef(e["id"], e["typeId"]) for e in entries)])
     with transaction.atomic():
         NcmecCase.objects.bulk_create([NcmecCase(job=job)], ignore_conflicts=True)
         case = NcmecCase.objects.select_for_update().get(job=job)
         if not case.stale:
             return case
-        user = ItemRef(job.item_id, job.item_type_id)
-        entries = [ItemRef(e["id"], e["typeId"]) for e in case.entries]
-        found = gather(user, entries)
+        found = gather(user, [ItemRef(e["id"], e["typeId"]) for e in case.entries])
         case.media, case.media_total = found.media, found.media_total
         case.media_scan_complete, case.threads = found.scan_complete, found.threads
+        case.missing_data = missing
         case.version += 1
         case.stale = False
         case.gathered_at = timezone.now()

@@ -35,6 +35,11 @@ class NcmecCase(models.Model):
     version = models.PositiveIntegerField(default=0)
     stale = models.BooleanField(default=True, help_text="Gather again before showing")
     gathered_at = models.DateTimeField(null=True, blank=True)
+    missing_data = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why items Coop has no data for are still missing (partial items)",
+    )
 
     def __str__(self) -> str:
         return f"NCMEC case of job {self.job_id}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,8 +31,13 @@ def sign(body: bytes) -> str:
 
 def sign_all(bodies: list[bytes]) -> list[str]:
     """`sign` for a batch of bodies, reading the active key once."""
+    signer = active_signer()
+    return [signer(body) for body in bodies]
+
+
+def active_signer() -> Callable[[bytes], str]:
+    """`sign` with the key active now, read once: for threads without a database connection."""
     key = _private_key(bytes(active_signing_key().private_key_encrypted))
-    return [
-        base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
-        for body in bodies
-    ]
+    return lambda body: base64.b64encode(
+        key.sign(body, padding.PKCS1v15(), hashes.SHA256())
+    ).decode("ascii")

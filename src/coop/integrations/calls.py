@@ -106,34 +106,47 @@ class Answer:
 
 
 @dataclass
-class _Scope:
+class Scope:
     deadline: float
     budget: str  # "the evaluation's time budget (10 s, COOP_EVALUATION_BUDGET_MS)"
     results: dict[Hashable, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_scope: ContextVar[_Scope | None] = ContextVar("integration_scope", default=None)
+_scope: ContextVar[Scope | None] = ContextVar("integration_scope", default=None)
 
 
 def budget_seconds() -> float:
     return settings.COOP_EVALUATION_BUDGET_MS / 1000
 
 
-@contextmanager
-def evaluation_scope(budget: float | None = None, name: str | None = None) -> Iterator[None]:
-    """The evaluation of one item: its calls share answers and one time budget, `budget`
-    seconds (COOP_EVALUATION_BUDGET_MS unless given), which messages call `name`. A call made
-    outside any scope gets a budget of its own."""
+def new_scope(budget: float | None = None, name: str | None = None) -> Scope:
+    """The state of one item's evaluation: its calls share answers and one time budget,
+    `budget` seconds from now (COOP_EVALUATION_BUDGET_MS unless given), which messages call
+    `name`."""
     if budget is None:
         budget = budget_seconds()
         name = name or f"the evaluation's time budget ({budget:g} s, COOP_EVALUATION_BUDGET_MS)"
     name = name or f"the time budget ({budget:g} s)"
-    token = _scope.set(_Scope(time.monotonic() + budget, name))
+    return Scope(time.monotonic() + budget, name)
+
+
+@contextmanager
+def in_scope(scope: Scope) -> Iterator[None]:
+    """Make the calls of this thread part of `scope` (one item's calls made in threads)."""
+    token = _scope.set(scope)
     try:
         yield
     finally:
         _scope.reset(token)
+
+
+@contextmanager
+def evaluation_scope(budget: float | None = None, name: str | None = None) -> Iterator[None]:
+    """The evaluation of one item (`new_scope`). A call made outside any scope gets a budget
+    of its own."""
+    with in_scope(new_scope(budget, name)):
+        yield
 
 
 class _Failed:
@@ -292,7 +305,7 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def _over_budget(scope: _Scope) -> str:
+def _over_budget(scope: Scope) -> str:
     return f"{scope.budget} was used up before an answer came"
 
 
@@ -300,7 +313,7 @@ def _fresh(
     integration: Integration,
     prepare: Callable[[], Request],
     parse: Callable[[Answer], T],
-    scope: _Scope,
+    scope: Scope,
 ) -> T:
     refused_key = (integration.key, integration.fingerprint)
     with _state.lock:
@@ -349,7 +362,7 @@ def _fresh(
     return value
 
 
-def _send_with_retries(integration: Integration, request: Request, scope: _Scope) -> Answer:
+def _send_with_retries(integration: Integration, request: Request, scope: Scope) -> Answer:
     """The first answer that is not worth retrying, or SignalUnavailable once the budget is
     used up (the message says what the last attempt got)."""
     attempts, problem = 0, ""
@@ -391,7 +404,7 @@ def _send_with_retries(integration: Integration, request: Request, scope: _Scope
         time.sleep(delay)
 
 
-def _give_up(integration: Integration, scope: _Scope, attempts: int, problem: str) -> None:
+def _give_up(integration: Integration, scope: Scope, attempts: int, problem: str) -> None:
     times = "once" if attempts == 1 else f"{attempts} times"
     message = f"{integration.label} {problem} ({times}); gave up within {scope.budget}"
     status.record(integration.key, message)

@@ -72,6 +72,11 @@ class _Endpoint:
     fingerprint: str
 
 
+def configured() -> bool:
+    """Whether a partial-items endpoint is set (settings.partialItems.endpoint)."""
+    return bool(org_settings()["partialItems"]["endpoint"])
+
+
 def fetch_items(refs: Iterable[ItemRef], *, store: bool = True) -> PartialItems:
     """The platform's current data of `refs` (at most COOP_MAX_BATCH per request; more are
     asked in several). `store=False` only returns them."""

@@ -25,7 +25,9 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +36,7 @@ from coop.catalog.credentials import CredentialError, resolve_credential
 from coop.core.items import ItemRef
 from coop.enforcement.delivery import UnsendableHeaderError, resolve_headers
 from coop.enforcement.services import encode_body
-from coop.enforcement.signer import sign
+from coop.enforcement.signer import active_signer, sign
 from coop.integrations import calls, status
 from coop.integrations.calls import (
     Answer,
@@ -208,6 +210,20 @@ def zentropi_score(provider: Provider, labeler: str, text: object, *, cached: bo
 
 # --- HTTP signals ----------------------------------------------------------------------------
 
+# The signer of calls made in threads (`signing_in_threads`); None: `sign`, which reads the key.
+_signer: ContextVar[Callable[[bytes], str] | None] = ContextVar("signer", default=None)
+
+
+@contextmanager
+def signing_in_threads() -> Iterator[None]:
+    """Sign the HTTP signal calls of the block, and of threads running a copy of its
+    context, with the key active now: those threads have no database connection to read it."""
+    token = _signer.set(active_signer())
+    try:
+        yield
+    finally:
+        _signer.reset(token)
+
 
 def wire_value(value: object) -> Any:
     """An input value as the HTTP signal's body carries it."""
@@ -233,7 +249,7 @@ def http_signal_score(
         headers.update(
             {
                 "Content-Type": JSON,
-                "Coop-Signature": sign(body),
+                "Coop-Signature": (_signer.get() or sign)(body),
                 "Coop-Delivery-Id": str(uuid.uuid4()),
                 "Coop-Event": SIGNAL_EVENT,
             }

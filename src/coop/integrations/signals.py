@@ -9,6 +9,8 @@ the implementations, which call out, live here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from coop.integrations import providers
@@ -40,6 +42,15 @@ class IntegrationSignals:
 
     def implementation(self, signal_id: str) -> SignalFunction | None:
         return self._runs.get(signal_id)
+
+    @contextmanager
+    def in_threads(self) -> Iterator[None]:
+        """What calls made in threads without a database connection need, read now."""
+        if not self.config.http_signals:
+            yield
+            return
+        with providers.signing_in_threads():
+            yield
 
     def _google(self, call: SignalCall) -> SignalOutput:
         provider = self.config.providers[GOOGLE]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +23,8 @@ REFRESH_SECONDS = 60.0
 
 _lock = threading.Lock()
 _recorded: dict[str, tuple[str | None, float]] = {}
+# Writes held back by `deferred()` (shared by the threads that copied its context).
+_deferred: ContextVar[list[Callable[[], None]] | None] = ContextVar("deferred", default=None)
 
 
 def record(key: str, error: str | None, *, permanent: bool = False, now: bool = False) -> None:
@@ -52,10 +57,28 @@ def record(key: str, error: str | None, *, permanent: bool = False, now: bool = 
                 },
             )
 
+    held = _deferred.get()
     if now:
         write()
+    elif held is not None:
+        held.append(write)
     else:
         transaction.on_commit(write, robust=True)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold the writes of the calls made inside the block, in this thread and in threads
+    running a copy of its context (they have no database connection of their own), and
+    make them at its end, in this thread."""
+    held: list[Callable[[], None]] = []
+    token = _deferred.set(held)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+        for write in held:
+            transaction.on_commit(write, robust=True)
 
 
 def forget() -> None:

@@ -118,12 +118,12 @@ def claim_next(queue: Queue, user: User) -> Job | None:
     (callers do).
 
     In queues with `auto_close_deleted`, a claimed job whose item is marked deleted (the
-    `isDeleted` role of its latest submission) is closed as AUTOMATIC_CLOSE and the next one
-    is claimed.
+    `isDeleted` role of its latest data, refreshed through partial items when configured:
+    the lease is held, no row lock) is closed as AUTOMATIC_CLOSE and the next one is claimed.
     """
     while True:
         job = _claim_once(queue, user)
-        if job is None or not queue.auto_close_deleted or not item_deleted(job):
+        if job is None or not queue.auto_close_deleted or not item_deleted(job, refresh=True):
             return job
         if not auto_close(job, "ITEM_DELETED_BEFORE_REVIEW"):
             return job

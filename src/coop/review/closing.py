@@ -3,6 +3,7 @@ close of jobs whose item was deleted before review (review.md, Auto-close)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +14,11 @@ from coop.accounts.models import User
 from coop.catalog.models import ItemType
 from coop.core.items import ItemRef
 from coop.ingest.store import history_of
+from coop.integrations import partial_items
 from coop.review.items import job_item
 from coop.review.models import Decision, DecisionType, Job, JobStatus
+
+logger = logging.getLogger(__name__)
 
 
 def action_component(
@@ -90,13 +94,29 @@ def build_decision(
     )
 
 
-def item_deleted(job: Job) -> bool:
-    """Whether the job item's latest submission has the `isDeleted` role set to true."""
+def item_deleted(job: Job, refresh: bool = False) -> bool:
+    """Whether the job item's latest data has the `isDeleted` role set to true. `refresh`:
+    asked from the platform first when partial items are configured (what it returns is
+    stored as the item's latest data); when it does not answer, the stored data decides and
+    the reason is logged."""
     item_type = ItemType.objects.filter(pk=job.item_type_id).only("roles").first()
     field = (item_type.roles or {}).get("isDeleted") if item_type else None
     if not field:
         return False
-    latest = history_of(job_item(job)).values_list("data", flat=True).first()
+    item = job_item(job)
+    if refresh and partial_items.configured():
+        fetched = partial_items.fetch_items([item])
+        found = fetched.data(item)
+        if found is not None:
+            return found.get(field) is True
+        logger.warning(
+            "auto-close: %s/%s was not refreshed through partial items (%s); its stored "
+            "data decides",
+            item.item_type_id,
+            item.item_id,
+            fetched.errors.get(item, fetched.error),
+        )
+    latest = history_of(item).values_list("data", flat=True).first()
     return isinstance(latest, dict) and latest.get(field) is True
 
 

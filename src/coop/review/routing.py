@@ -14,9 +14,10 @@ from coop.core.items import ItemRef
 from coop.ingest.models import ItemSubmission
 from coop.review.models import Job, JobSource, Queue, Report
 from coop.review.services import default_appeals_queue, default_queue, enqueue_for_review
+from coop.rules.engine import routing_provider
 from coop.rules.evaluator import EvaluationContext, Routing, evaluate
 from coop.rules.models import RoutingDecision, RoutingKind
-from coop.rules.rulebook import LoadedRoutingRule, current_rulebook, item_for, signal_provider
+from coop.rules.rulebook import LoadedRoutingRule, current_rulebook, item_for
 
 
 @dataclass
@@ -36,7 +37,8 @@ def choose_queue(
     if item_type is not None:
         # Appeals have no source (the SOURCE input is then absent, so INAPPLICABLE).
         routing = Routing(tuple(policy_ids), None if appeal else str(source))
-        context = EvaluationContext(item_for(item, item_type), signal_provider(), routing)
+        provider = routing_provider(item)  # replays the worker's prefetched calls
+        context = EvaluationContext(item_for(item, item_type), provider, routing)
         for rule in book.routing[kind]:
             if item.item_type_id not in rule.item_types:
                 continue

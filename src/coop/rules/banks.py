@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
@@ -30,6 +30,8 @@ from coop.ingest.images import UNDECODABLE, hash_url, stored_hash
 from coop.integrations.config import configured_registry, integrations_config
 from coop.integrations.signals import IntegrationSignals
 from coop.media import fetch_batch
+from coop.rules.conditions import IMAGE_HASH_SIGNALS
+from coop.rules.prefetch import Remote
 from coop.signals.builtin import BankData, BankUnavailable, CompiledBanks, LocalSignalProvider
 from coop.signals.hashing import PdqHash
 from coop.signals.registry import SignalFunction, SignalRegistry, default_registry
@@ -227,6 +229,19 @@ class DatabaseSignalProvider(LocalSignalProvider):
     def implementation(self, signal_id: str) -> SignalFunction | None:
         run = super().implementation(signal_id)
         return run if run is not None else self._configured()[1].implementation(signal_id)
+
+    def remote(self, signal_id: str) -> Remote | None:
+        """How the signal calls out, if it does: an integration's calls only touch the
+        network (many at once, in threads); HMA's, answering the image signals when it is
+        configured, also read the database (in the calling thread)."""
+        if super().implementation(signal_id) is None:
+            found = self._configured()[1].implementation(signal_id)
+            return Remote.THREADED if found is not None else None
+        return Remote.IN_CALLER if signal_id in IMAGE_HASH_SIGNALS and hma_configured() else None
+
+    def in_threads(self) -> AbstractContextManager[None]:
+        """What the integrations' calls need to run in threads (coop.integrations.signals)."""
+        return self._configured()[1].in_threads()
 
     def configuration_changed(self) -> None:
         self.loader.forget_versions()
