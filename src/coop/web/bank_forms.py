@@ -289,6 +289,12 @@ class EntriesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["entries"].help_text = ENTRY_HELP[kind]
 
+    def clean_entries(self) -> str:
+        text = self.cleaned_data["entries"]
+        if not text.strip():
+            raise forms.ValidationError("Paste at least one entry: every line is blank.")
+        return text
+
 
 class EntryForm(forms.Form):
     """One TEXT or REGEX entry."""
