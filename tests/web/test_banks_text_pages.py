@@ -291,7 +291,7 @@ def test_locations_are_added_by_form_with_errors_by_field(analyst, db):
         assert response.status_code == 400, data
         form = html(response).split('class="location-form"')[1].split("</form>")[0]
         if field:
-            block = form.split(f'for="id_{field}"')[1].split('<div class="field')[0]
+            block = form.split(f'for="id_location_{field}"')[1].split('<div class="field')[0]
             assert message in block.replace("&#x27;", "'"), (data, block)
         else:
             assert message in form

@@ -280,7 +280,7 @@ class EntriesForm(forms.Form):
     """Entries pasted one per line."""
 
     entries = forms.CharField(
-        label="Entries",
+        label="Paste entries",
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
     )
@@ -307,7 +307,7 @@ class EntriesFileForm(forms.Form):
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = f"UTF-8 text. {ENTRY_HELP[kind]}"
+        self.fields["file"].help_text = "UTF-8 text, one entry per line as pasted."
 
 
 ENTRY_HELP = {
@@ -386,6 +386,10 @@ class LocationForm(forms.Form):
         ("lng", "lng"),
         ("name", "name"),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        # The settings form on the same page has a Name field too.
+        super().__init__(*args, auto_id="id_location_%s", **kwargs)
 
     def clean(self) -> dict[str, Any]:
         d = super().clean()
