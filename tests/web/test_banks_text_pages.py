@@ -324,6 +324,10 @@ def test_locations_are_pasted_in_the_files_spelling(analyst, db):
         {"name": "Library", "lat": 37.8719, "lng": -122.2585, "radiusMiles": 0.5},
         {"geohash": "9q9p3"},
     ]
+    found = html(analyst.get("/banks/campus?q=LIBR"))
+    assert "1 of 2 entries contain “LIBR”" in found
+    assert "Library" in found.split("<tbody>")[1]
+    assert "1 of 2 entries" in html(analyst.get("/banks/campus?q=9q9p"))  # a geohash
     # The download reads back as it is.
     download = b"".join(analyst.get("/banks/campus/export").streaming_content).decode()
     assert download == good

@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from django.db import transaction
-from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 
 from coop.accounts.models import User
 from coop.catalog.models import Bank, BankEntry
@@ -376,9 +375,22 @@ def _matching(bank: Bank, search: str) -> QuerySet:
     if not search:
         return entries
     if bank.kind == BankKind.LOCATION:
-        # Names, geohashes and coordinates, as the stored JSON spells them.
-        return entries.annotate(text=Cast("location", TextField())).filter(text__icontains=search)
+        return entries.filter(
+            Q(location__name__icontains=search) | Q(location__geohash__icontains=search)
+        )
     return entries.filter(value__icontains=search)
+
+
+# One pass over the bank's matching entries (`m`, kept by PostgreSQL as a list of positions)
+# gives the count, the page's positions and whether pages come before and after it.
+_PAGE = """
+WITH m AS MATERIALIZED ({matching}),
+p AS (SELECT position FROM m {window} ORDER BY position {direction} LIMIT %s)
+SELECT (SELECT count(*) FROM m),
+       (SELECT array_agg(position ORDER BY position) FROM p),
+       EXISTS (SELECT 1 FROM m WHERE position < (SELECT min(position) FROM p)),
+       EXISTS (SELECT 1 FROM m WHERE position > (SELECT max(position) FROM p))
+"""
 
 
 def entry_page(
@@ -390,35 +402,39 @@ def entry_page(
     last: bool = False,
     size: int = PAGE_SIZE,
 ) -> EntryPage:
-    """The page after position `after`, before `before`, the last one, or the first.
+    """The page after position `after`, before `before`, the last one, or the first, of the
+    entries containing `search` (case-insensitive; a location's name or geohash).
 
-    Each read walks the (bank, position) index from the cursor, so a page costs the same at
-    entry 100,000 as at entry 1; a search scans the bank's entries once to count them."""
-    entries = _matching(bank, search)
-    backwards = before is not None or last
-    window = entries
-    if after is not None and not backwards:
-        window = window.filter(position__gt=after)
+    One scan of the bank's entries (an index-only scan without a search) finds the page; its
+    rows are then read by the (bank, position) index: at 100,000 entries, a page and a search
+    each cost one pass over 100,000 short rows, wherever the page is."""
+    matching, params = _matching(bank, search).order_by().values("position").query.sql_with_params()
+    window, cursor = "", []
     if before is not None:
-        window = window.filter(position__lt=before)
-    columns = ("position", "value", "location")
-    ordered = window.order_by("-position" if backwards else "position")
-    found = list(ordered.values_list(*columns)[:size])
-    if backwards:
-        found.reverse()
+        window, cursor = "WHERE position < %s", [before]
+    elif after is not None and not last:
+        window, cursor = "WHERE position > %s", [after]
+    backwards = before is not None or last
+    sql = _PAGE.format(matching=matching, window=window, direction="DESC" if backwards else "")
+    with connection.cursor() as db:
+        db.execute(sql, [*params, *cursor, size])
+        matches, positions, earlier, later = db.fetchone()
+    found = (
+        BankEntry.objects.filter(bank=bank, position__in=positions or [])
+        .order_by("position")
+        .values_list("position", "value", "location")
+    )
     rows = [
         EntryRow(position, location_line(location), location)
         if location is not None
         else EntryRow(position, value)
         for position, value, location in found
     ]
-    earlier = bool(rows) and entries.filter(position__lt=rows[0].position).exists()
-    later = bool(rows) and entries.filter(position__gt=rows[-1].position).exists()
     return EntryPage(
         rows=rows,
-        matches=entries.count(),
-        previous=rows[0].position if earlier else None,
-        next=rows[-1].position if later else None,
+        matches=matches,
+        previous=rows[0].position if rows and earlier else None,
+        next=rows[-1].position if rows and later else None,
     )
 
 
