@@ -326,7 +326,7 @@ class SearchForm(forms.Form):
     """The entries list's search and keyset cursors (positions)."""
 
     q = forms.CharField(label="Search entries", required=False, max_length=200)
-    after = forms.IntegerField(required=False, min_value=-1)
+    after = forms.IntegerField(required=False, min_value=0)
     before = forms.IntegerField(required=False, min_value=0)
     last = forms.BooleanField(required=False)
 
