@@ -52,7 +52,13 @@ from coop.core.media import is_http_url
 from coop.integrations import config as integrations
 from coop.outbound import header_problem, secret_problem
 from coop.signals.hashing import InvalidHash, parse_hash
-from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
+from coop.signals.values import (
+    DEFAULT_HASH_THRESHOLD,
+    HASH_FORMATS,
+    hash_error,
+    location_error,
+    regex_bank_error,
+)
 from coop.signals.values import regex_error as _regex_error
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
@@ -472,6 +478,11 @@ def bank(raw: Any, path: str, errors: Errors) -> dict | None:
                 errors.append(ConfigError(f"{path}.hashes[{i}]", message))
             hashes.append(value)
         data["hashes"] = list(dict.fromkeys(hashes))  # a hash listed twice is one hash
+    values = data.get("values") if data and kind == BankKind.REGEX else None
+    if values and None not in values:
+        message = regex_bank_error(values)
+        if message:
+            errors.append(ConfigError(f"{path}.values", message))
     return data
 
 
