@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 
 from coop.accounts.permissions import PREDEFINED_ROLES
 from coop.catalog.models import Bank, BankEntry, ConfigChange
@@ -161,6 +162,22 @@ def test_a_paste_with_one_bad_line_adds_nothing_and_names_the_line_as_apply_does
     assert "3 new entries added. Skipped: 1 repeated line and 1 already in the bank." in shown
     change = ConfigChange.objects.filter(object_id="links").first()
     assert (change.source, change.summary, change.version) == ("console", "values (+3 −0)", 2)
+
+
+def test_a_paste_is_in_the_configuration_history_with_its_diff(analyst, make_user, db):
+    make_bank("words", "TEXT", ["free money"])
+    assert analyst.post("/banks/words/entries", {"entries": "win big\nact now"}).status_code == 302
+    admin_client = Client()  # the history is MANAGE_ORG's
+    admin_client.force_login(make_user("Admin"))
+    listed = html(admin_client.get("/settings/history?kind=banks"))
+    row = listed.split("<code>words</code>")[1].split("</tr>")[0]
+    assert "values (+2 −0)" in row
+    assert "Console" in listed.split("<code>words</code>")[0].rsplit("<tr>", 1)[1]
+    change = ConfigChange.objects.filter(object_id="words", operation="UPDATE").get()
+    assert change.changed_by.role.name == "Analyst"
+    diff = html(admin_client.get(f"/settings/history/{change.pk}"))
+    assert "win big" in diff
+    assert "act now" in diff
 
 
 def test_every_bad_line_is_listed_in_order(analyst, db):

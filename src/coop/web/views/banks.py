@@ -118,7 +118,7 @@ def bank_create(request: HttpRequest, kind: str = "hash") -> HttpResponse:
             return redirect("bank", bank_id=form.cleaned_data["id"])
         form.add_save_errors(result)
     status = 400 if form.errors else 200
-    context = {"form": form, "kind": bank_kind, "kind_label": KIND_LABELS[bank_kind]}
+    context = {"form": form, "kind_label": KIND_LABELS[bank_kind]}
     return render(request, "web/banks/form.html", context, status=status)
 
 
@@ -325,30 +325,32 @@ def _added_message(request: HttpRequest, result: bank_service.EntriesResult) -> 
 
 @require_permission(MANAGE, methods=("POST",))
 def bank_entries_add(request: HttpRequest, bank_id: str) -> HttpResponse:
-    """Add entries: one typed in the New entry field, or many pasted one per line."""
+    """Add entries: many pasted one per line, or one typed in the New entry field."""
     bank = _entries_bank(bank_id)
-    if "entry" in request.POST:
-        form: EntryForm | EntriesForm = EntryForm(request.POST)
-        field, failed = "entry", ""
-    else:
-        form = EntriesForm(request.POST, kind=bank.kind)
-        field, failed = "entries", "paste"
-    if bank.kind == BankKind.LOCATION and field == "entry":
-        raise Http404("Locations are added with the location form.")
-    result = None
+    if "entry" not in request.POST:
+        return _add_pasted(request, bank)
+    if bank.kind == BankKind.LOCATION:
+        raise Http404("Locations are added with the New location form.")
+    form = EntryForm(request.POST)
     if form.is_valid():
-        result = bank_service.add_entries(bank.pk, form.cleaned_data[field], user=request.user)
+        result = bank_service.add_entries(bank.pk, form.cleaned_data["entry"], user=request.user)
         if result.ok:
             _added_message(request, result)
             return redirect("bank", bank_id=bank.pk)
-        if field == "entry":
-            for problem in result.line_errors:
-                form.add_error("entry", problem.message)
-            for error in result.errors:
-                form.add_error("entry", str(error))
-            result = None
-    forms_ = {"entry_form": form} if field == "entry" else {"paste_form": form}
-    return _entries_page(request, bank, result=result, failed=failed, status=400, **forms_)
+        for problem in [*result.line_errors, *result.errors]:
+            form.add_error("entry", problem.message)
+    return _entries_page(request, bank, entry_form=form, status=400)
+
+
+def _add_pasted(request: HttpRequest, bank: Bank) -> HttpResponse:
+    form = EntriesForm(request.POST, kind=bank.kind)
+    result = None
+    if form.is_valid():
+        result = bank_service.add_entries(bank.pk, form.cleaned_data["entries"], user=request.user)
+        if result.ok:
+            _added_message(request, result)
+            return redirect("bank", bank_id=bank.pk)
+    return _entries_page(request, bank, paste_form=form, result=result, failed="paste", status=400)
 
 
 @require_permission(MANAGE, methods=("POST",))
