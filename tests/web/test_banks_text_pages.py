@@ -6,10 +6,12 @@ rules on their next evaluation."""
 
 from __future__ import annotations
 
+import io
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
@@ -583,3 +585,22 @@ def test_only_roles_with_mutate_non_live_rules_edit_banks(client, make_user, rol
         assert codes == [403] * len(codes)
         assert values("words") == ["a"]
         assert list(Bank.objects.values_list("pk", "name")) == [("words", "Words")]
+
+
+def test_coop_banks_import_takes_the_same_files(db, tmp_path):
+    make_bank("links", "REGEX", ["a"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"b\n{BAD_PATTERN}\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("banks", "import", "links", str(bad))
+    assert str(refused.value) == f"{bad}:2: {apply_message(BAD_PATTERN)}"
+    assert values("links") == ["a"]
+    good = tmp_path / "good.txt"
+    good.write_text("a\nb\nb\n")
+    out = io.StringIO()
+    call_command("banks", "import", "links", str(good), stdout=out)
+    assert out.getvalue().strip() == (
+        "links: 1 new entry added. Skipped: 1 repeated line and 1 already in the bank."
+    )
+    assert values("links") == ["a", "b"]
+    assert ConfigChange.objects.filter(object_id="links").first().source == "config-file"

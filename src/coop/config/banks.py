@@ -207,6 +207,16 @@ class EntriesResult:
     def ok(self) -> bool:
         return not self.line_errors and not self.errors
 
+    def summary(self) -> str:
+        """What was added and skipped, in a sentence or two."""
+        skipped = []
+        if self.repeated:
+            skipped.append(f"{self.repeated} repeated line{'s' if self.repeated != 1 else ''}")
+        if self.present:
+            skipped.append(f"{self.present} already in the bank")
+        text = f"{self.added} new entr{'y' if self.added == 1 else 'ies'} added."
+        return f"{text} Skipped: {' and '.join(skipped)}." if skipped else text
+
 
 def _shown(line: str) -> str:
     return line if len(line) <= SHOWN_CHARS else line[: SHOWN_CHARS - 1] + "…"

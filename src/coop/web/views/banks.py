@@ -310,19 +310,6 @@ def _page_links(bank: Bank, query: str, page: bank_service.EntryPage) -> dict[st
     return links
 
 
-def _added_message(request: HttpRequest, result: bank_service.EntriesResult) -> None:
-    skipped = []
-    if result.repeated:
-        skipped.append(f"{result.repeated} repeated line{'s' if result.repeated != 1 else ''}")
-    if result.present:
-        skipped.append(f"{result.present} already in the bank")
-    noun = "entry" if result.added == 1 else "entries"
-    text = f"{result.added} new {noun} added."
-    if skipped:
-        text += f" Skipped: {' and '.join(skipped)}."
-    messages.success(request, text)
-
-
 @require_permission(MANAGE, methods=("POST",))
 def bank_entries_add(request: HttpRequest, bank_id: str) -> HttpResponse:
     """Add entries: many pasted one per line, or one typed in the New entry field."""
@@ -335,7 +322,7 @@ def bank_entries_add(request: HttpRequest, bank_id: str) -> HttpResponse:
     if form.is_valid():
         result = bank_service.add_entries(bank.pk, form.cleaned_data["entry"], user=request.user)
         if result.ok:
-            _added_message(request, result)
+            messages.success(request, result.summary())
             return redirect("bank", bank_id=bank.pk)
         for problem in [*result.line_errors, *result.errors]:
             form.add_error("entry", problem.message)
@@ -348,7 +335,7 @@ def _add_pasted(request: HttpRequest, bank: Bank) -> HttpResponse:
     if form.is_valid():
         result = bank_service.add_entries(bank.pk, form.cleaned_data["entries"], user=request.user)
         if result.ok:
-            _added_message(request, result)
+            messages.success(request, result.summary())
             return redirect("bank", bank_id=bank.pk)
     return _entries_page(request, bank, paste_form=form, result=result, failed="paste", status=400)
 
@@ -362,7 +349,7 @@ def bank_location_add(request: HttpRequest, bank_id: str) -> HttpResponse:
     if form.is_valid():
         result = bank_service.add_location(bank.pk, form.location(), user=request.user)
         if result.ok:
-            _added_message(request, result)
+            messages.success(request, result.summary())
             return redirect("bank", bank_id=bank.pk)
         form.add_save_errors(result.errors)
     return _entries_page(request, bank, entry_form=form, status=400)
@@ -383,7 +370,7 @@ def _import_entries(request: HttpRequest, bank: Bank) -> HttpResponse:
         else:
             result = bank_service.add_entries(bank.pk, text, user=request.user)
             if result.ok:
-                _added_message(request, result)
+                messages.success(request, result.summary())
                 return redirect("bank", bank_id=bank.pk)
     return _entries_page(request, bank, file_form=form, result=result, failed="import", status=400)
 
