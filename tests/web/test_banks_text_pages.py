@@ -272,6 +272,28 @@ def test_a_file_is_imported_line_by_line_and_a_bad_line_imports_nothing(analyst,
     assert values("links") == ["one", "two"]
 
 
+def test_a_nul_character_is_a_bad_line_not_a_crash(analyst, db):
+    """PostgreSQL stores no NUL: the file's validator refuses it, with its line here."""
+    make_bank("words", "TEXT", [])
+    upload = SimpleUploadedFile("w.txt", b"fine\nbad\x00word\n")
+    response = analyst.post("/banks/words/import", {"file": upload})
+    assert response.status_code == 400
+    assert (
+        "must not contain a NUL character"
+        in html(response).split('class="line-errors__line">Line 2')[1]
+    )
+    assert values("words") == []
+    make_bank("campus", "LOCATION", [])
+    upload = SimpleUploadedFile("c.txt", b'{name: "a\\0b", geohash: 9q}\n')
+    response = analyst.post("/banks/campus/import", {"file": upload})
+    assert response.status_code == 400
+    assert "must not contain a NUL character" in html(response)
+    _, errors = parse_text('banks:\n  - {id: x, name: X, kind: REGEX, values: ["a\\0"]}\n')
+    assert [(e.path, e.message) for e in errors] == [
+        ("banks[0].values[0]", "must not contain a NUL character")
+    ]
+
+
 def test_a_file_over_the_limit_is_refused_unread(analyst, db):
     make_bank("words", "TEXT", [])
     response = analyst.post(

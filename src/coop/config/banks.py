@@ -188,9 +188,6 @@ class LineError:
     text: str  # the line as given, shortened to SHOWN_CHARS
     message: str
 
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
 
 @dataclass(frozen=True)
 class EntriesResult:

@@ -386,15 +386,22 @@ BANK_COMMON: Spec = {
 }
 
 
+# PostgreSQL stores no NUL character in text or JSON.
+_NUL = "must not contain a NUL character"
+
+
 def _non_empty_string(raw: Any, path: str, errors: Errors) -> str | None:
     if not isinstance(raw, str) or not raw.strip():
         errors.append(ConfigError(path, "must be a non-empty string"))
+        return None
+    if "\x00" in raw:
+        errors.append(ConfigError(path, _NUL))
         return None
     return raw
 
 
 def _pattern(raw: Any, path: str, errors: Errors) -> str | None:
-    message = _regex_error(raw)
+    message = _NUL if isinstance(raw, str) and "\x00" in raw else _regex_error(raw)
     if message:
         errors.append(ConfigError(path, message))
         return None
@@ -402,7 +409,8 @@ def _pattern(raw: Any, path: str, errors: Errors) -> str | None:
 
 
 def _location(raw: Any, path: str, errors: Errors) -> dict | None:
-    message = location_error(raw)
+    named = isinstance(raw, dict) and isinstance(raw.get("name"), str)
+    message = _NUL if named and "\x00" in raw["name"] else location_error(raw)
     if message:
         errors.append(ConfigError(path, message))
         return None
