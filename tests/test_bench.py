@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("scenario", ["ingest", "text", "hash", "claim"])
+@pytest.mark.parametrize("scenario", ["ingest", "text", "hash", "claim", "banks"])
 def test_scenario_runs_and_reports_its_metrics(scenario, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "coop", "bench", scenario, "--seconds", "1", "--json"],

@@ -158,7 +158,8 @@ def test_the_table_names_every_predefined_role():
 # reference's Settings pages; "Send test delivery" with them), policies are MANAGE_POLICIES and
 # routing rules MANAGE_ROUTING_RULES (accounts.md: policy CRUD; create, edit, delete, reorder).
 # decisions); the overview, the settings index and one's account only need a sign-in. Banks
-# (list, hash bank pages, imports, image uploads, HMA sync and exchanges) are
+# (list, bank pages of every kind, entries, imports, downloads, image uploads, HMA sync and
+# exchanges) are
 # MUTATE_NON_LIVE_RULES, as the reference's Matching Banks menu (accounts.md's permissions are
 # the reference's).
 # Users and invites are MANAGE_USERS, the role matrix and custom roles MANAGE_ROLES (accounts.md,
@@ -251,6 +252,11 @@ URL_REQUIRES: dict[str, str | None] = {
     "ncmec-job-decide": "VIEW_CHILD_SAFETY_DATA",
     "banks": "MUTATE_NON_LIVE_RULES",
     "bank-create": "MUTATE_NON_LIVE_RULES",
+    "bank-create-kind": "MUTATE_NON_LIVE_RULES",
+    "bank-entries": "MUTATE_NON_LIVE_RULES",
+    "bank-entries-remove": "MUTATE_NON_LIVE_RULES",
+    "bank-locations": "MUTATE_NON_LIVE_RULES",
+    "bank-export": "MUTATE_NON_LIVE_RULES",
     "bank": "MUTATE_NON_LIVE_RULES",
     "bank-import": "MUTATE_NON_LIVE_RULES",
     "bank-image": "MUTATE_NON_LIVE_RULES",

@@ -55,7 +55,7 @@ def test_the_list_shows_every_bank_with_kind_and_entries(analyst, bank):
     page = html(analyst.get("/banks"))
     assert 'href="/banks/known"' in page
     assert "Scam words" in page
-    assert 'href="/banks/words"' not in page  # TEXT banks are read-only here
+    assert 'href="/banks/words"' in page  # every kind has its page
     row = page.split("Scam words")[1].split("</tr>")[0]
     assert "TEXT" in row
     assert ">2<" in row
@@ -223,10 +223,11 @@ def test_delete_asks_first_and_is_refused_while_a_rule_uses_the_bank(analyst, ba
     assert not Bank.objects.filter(pk="known").exists()
 
 
-def test_only_hash_banks_have_a_page(analyst, db):
+def test_only_hash_banks_take_images_and_exchanges(analyst, db):
     assert save_object("banks", {"id": "words", "name": "W", "kind": "TEXT", "values": ["a"]}).ok
-    assert analyst.get("/banks/words").status_code == 404
     assert analyst.post("/banks/words/image").status_code == 404
+    assert analyst.post("/banks/words/hma/sync").status_code == 404
+    assert analyst.post("/banks/known-missing/entries", {"entries": "a"}).status_code == 404
 
 
 def test_a_moderator_cannot_add_to_a_bank(client, make_user, bank):

@@ -52,7 +52,13 @@ from coop.core.media import is_http_url
 from coop.integrations import config as integrations
 from coop.outbound import header_problem
 from coop.signals.hashing import InvalidHash, parse_hash
-from coop.signals.values import DEFAULT_HASH_THRESHOLD, HASH_FORMATS, hash_error, location_error
+from coop.signals.values import (
+    DEFAULT_HASH_THRESHOLD,
+    HASH_FORMATS,
+    hash_error,
+    location_error,
+    regex_bank_error,
+)
 from coop.signals.values import regex_error as _regex_error
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
@@ -378,15 +384,22 @@ BANK_COMMON: Spec = {
 }
 
 
+# PostgreSQL stores no NUL character in text or JSON.
+_NUL = "must not contain a NUL character"
+
+
 def _non_empty_string(raw: Any, path: str, errors: Errors) -> str | None:
     if not isinstance(raw, str) or not raw.strip():
         errors.append(ConfigError(path, "must be a non-empty string"))
+        return None
+    if "\x00" in raw:
+        errors.append(ConfigError(path, _NUL))
         return None
     return raw
 
 
 def _pattern(raw: Any, path: str, errors: Errors) -> str | None:
-    message = _regex_error(raw)
+    message = _NUL if isinstance(raw, str) and "\x00" in raw else _regex_error(raw)
     if message:
         errors.append(ConfigError(path, message))
         return None
@@ -394,7 +407,8 @@ def _pattern(raw: Any, path: str, errors: Errors) -> str | None:
 
 
 def _location(raw: Any, path: str, errors: Errors) -> dict | None:
-    message = location_error(raw)
+    named = isinstance(raw, dict) and isinstance(raw.get("name"), str)
+    message = _NUL if named and "\x00" in raw["name"] else location_error(raw)
     if message:
         errors.append(ConfigError(path, message))
         return None
@@ -470,6 +484,11 @@ def bank(raw: Any, path: str, errors: Errors) -> dict | None:
                 errors.append(ConfigError(f"{path}.hashes[{i}]", message))
             hashes.append(value)
         data["hashes"] = list(dict.fromkeys(hashes))  # a hash listed twice is one hash
+    values = data.get("values") if data and kind == BankKind.REGEX else None
+    if values and None not in values:
+        message = regex_bank_error(values)
+        if message:
+            errors.append(ConfigError(f"{path}.values", message))
     return data
 
 

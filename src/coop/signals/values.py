@@ -8,27 +8,41 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import re2
+
+from coop.signals.text.matcher import InvalidPattern, RegexMatcher
 
 GEOHASH_ALPHABET = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
 HASH_FORMATS = {"pdq": re.compile(r"[0-9a-f]{64}"), "md5": re.compile(r"[0-9a-f]{32}")}
 DEFAULT_HASH_THRESHOLD = 31
-_QUIET = re2.Options()
-_QUIET.log_errors = False  # errors are returned to the caller, not printed by the C++ library
 
 
 def regex_error(pattern: object) -> str | None:
-    """Patterns are RE2 (linear time), so anything RE2 refuses is refused when saved."""
+    """Patterns are RE2 (linear time), compiled as the rules engine compiles them (an RE2 set,
+    case-insensitive), so anything it would refuse is refused when saved."""
     if not isinstance(pattern, str) or not pattern:
         return "must be a non-empty string"
     try:
-        re2.compile(pattern, _QUIET)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "unknown error"
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        return f"invalid regex: {reason}"
+        RegexMatcher([pattern])
+    except InvalidPattern as exc:
+        return f"invalid regex: {exc.reason}"
+    except re2.error:
+        return "invalid regex: too large for RE2 once compiled"
+    return None
+
+
+def regex_bank_error(patterns: Sequence[str]) -> str | None:
+    """A REGEX bank's patterns (each valid) compiled together, as the rules engine matches
+    them: one RE2 set, whose compiled size RE2 bounds."""
+    try:
+        RegexMatcher(patterns)
+    except (InvalidPattern, re2.error):
+        return (
+            f"the {len(patterns)} patterns are too large for RE2 together (the rules engine "
+            "matches a bank's patterns as one RE2 set): split them into smaller banks"
+        )
     return None
 
 

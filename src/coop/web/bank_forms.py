@@ -1,4 +1,5 @@
-"""The HASH bank forms: settings (create and edit), file import, image upload, HMA exchange.
+"""The bank forms: settings (create and edit); HASH banks' file import, image upload and HMA
+exchange; TEXT, REGEX and LOCATION banks' entries (pasted, imported, one entry, one location).
 
 They produce the configuration file's spelling and save through coop.config's writer, so they
 refuse exactly what `coop config apply` refuses; `add_save_errors` puts each error by its field.
@@ -14,7 +15,9 @@ from django.utils.text import slugify
 
 from coop.catalog.credentials import describe_credential, encrypt_credential
 from coop.catalog.models import Bank
+from coop.config.schema import ConfigError
 from coop.config.services import SaveResult
+from coop.core.enums import BankKind
 from coop.signals.hashing import DEFAULT_DISTANCE
 
 _SECRET = re.compile(r"!secret\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -66,8 +69,11 @@ class BankForm(forms.Form):
         help_text="A disabled bank matches no image.",
     )
 
-    def __init__(self, *args: Any, bank: Bank | None = None, **kwargs: Any):
+    def __init__(
+        self, *args: Any, bank: Bank | None = None, kind: str = BankKind.HASH, **kwargs: Any
+    ):
         self.bank = bank
+        self.kind = bank.kind if bank is not None else kind
         bound = (args[0] if args else kwargs.get("data")) is not None
         if bank is not None and not bound:
             kwargs.setdefault(
@@ -84,30 +90,35 @@ class BankForm(forms.Form):
         super().__init__(*args, **kwargs)
         if bank is not None:
             del self.fields["id"]
+        if self.kind != BankKind.HASH:
+            del self.fields["distance"], self.fields["enabled"]
 
     def clean_id(self) -> str:
         value = self.cleaned_data.get("id", "").strip()
+        if value in RESERVED_IDS:
+            raise forms.ValidationError(f"“{value}” names a page of the console; choose another.")
         if value:
             return value
-        value = slugify(self.data.get("name", ""))[:64] or "hash-bank"
+        value = slugify(self.data.get("name", ""))[:64] or f"{self.kind.lower()}-bank"
         base, n = value, 2
-        while Bank.objects.filter(pk=value).exists():
+        while value in RESERVED_IDS or Bank.objects.filter(pk=value).exists():
             suffix = f"-{n}"
             value, n = base[: 64 - len(suffix)] + suffix, n + 1
         return value
 
     def file_data(self) -> dict[str, Any]:
         d = self.cleaned_data
-        data = {
-            "name": d["name"],
-            "description": d["description"],
-            "distance": d["distance"],
-            "enabled": d["enabled"],
-        }
-        return data if self.bank is not None else {"id": d["id"], **data}
+        data = {"name": d["name"], "description": d["description"]}
+        if self.kind == BankKind.HASH:
+            data |= {"distance": d["distance"], "enabled": d["enabled"]}
+        return data if self.bank is not None else {"id": d["id"], "kind": self.kind, **data}
 
     def add_save_errors(self, result: SaveResult) -> None:
         _place_errors(self, result, self.FILE_KEYS)
+
+
+# Ids a bank created in the console may not take: /banks/new is the New bank page.
+RESERVED_IDS = frozenset({"new"})
 
 
 class HashFileForm(forms.Form):
@@ -263,3 +274,159 @@ def _config_field(spec: dict[str, Any], initial: Any) -> forms.Field:
     if kind.startswith(("set_of_", "list_of_")):
         return _ListField(numbers=kind.endswith("number"), **options)
     return forms.CharField(max_length=2000, **options)
+
+
+class EntriesForm(forms.Form):
+    """Entries pasted one per line."""
+
+    entries = forms.CharField(
+        label="Paste entries",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["entries"].help_text = ENTRY_HELP[kind]
+
+    def clean_entries(self) -> str:
+        text = self.cleaned_data["entries"]
+        if not text.strip():
+            raise forms.ValidationError("Paste at least one entry: every line is blank.")
+        return text
+
+
+class EntryForm(forms.Form):
+    """One TEXT or REGEX entry."""
+
+    entry = forms.CharField(label="New entry", max_length=10_000)
+
+
+class EntriesFileForm(forms.Form):
+    file = forms.FileField(label="Entries file")
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = "UTF-8 text, one entry per line as pasted."
+
+
+ENTRY_HELP = {
+    BankKind.TEXT: "One word or phrase per line. Blank lines are skipped, spaces at either end "
+    "ignored, repeats added once.",
+    BankKind.REGEX: "One RE2 pattern per line (matched case-insensitively). Blank lines are "
+    "skipped, spaces at either end ignored, repeats added once.",
+    BankKind.LOCATION: "One location per line, as the configuration file spells it: "
+    "{name: Library, lat: 37.8719, lng: -122.2585, radiusMiles: 0.5}, "
+    "{name: North campus, geohash: 9q9p3} or {name: Park, bounds: {northeast: {lat: …, lng: …}, "
+    "southwest: {lat: …, lng: …}}}.",
+}
+
+
+class SearchForm(forms.Form):
+    """The entries list's search and keyset cursors (positions)."""
+
+    q = forms.CharField(label="Search entries", required=False, max_length=200)
+    after = forms.IntegerField(required=False, min_value=0)
+    before = forms.IntegerField(required=False, min_value=0)
+    last = forms.BooleanField(required=False)
+
+
+class _Positions(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        try:
+            return [int(v) for v in value or []]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Choose entries from the list.") from None
+
+
+class RemoveForm(forms.Form):
+    """Remove one entry (its button) or the ticked ones, of the bank at `version`."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    one = forms.IntegerField(required=False, min_value=0)
+    selected = _Positions(required=False)
+    q = forms.CharField(required=False, max_length=200)
+
+    def positions(self) -> list[int]:
+        one = self.cleaned_data.get("one")
+        return [one] if one is not None else self.cleaned_data["selected"]
+
+
+def _coordinate(label: str, low: int, high: int) -> forms.FloatField:
+    return forms.FloatField(label=label, required=False, min_value=low, max_value=high)
+
+
+class LocationForm(forms.Form):
+    """One location: a circle (centre and radius), a geohash cell or a rectangle."""
+
+    name = forms.CharField(label="Name", required=False, max_length=200)
+    lat = _coordinate("Latitude", -90, 90)
+    lng = _coordinate("Longitude", -180, 180)
+    radius = forms.FloatField(label="Radius (miles)", required=False)
+    geohash = forms.CharField(label="Geohash", required=False, max_length=12)
+    ne_lat = _coordinate("North-east latitude", -90, 90)
+    ne_lng = _coordinate("North-east longitude", -180, 180)
+    sw_lat = _coordinate("South-west latitude", -90, 90)
+    sw_lng = _coordinate("South-west longitude", -180, 180)
+
+    SHAPES = {
+        "circle": ("lat", "lng", "radius"),
+        "geohash": ("geohash",),
+        "bounds": ("ne_lat", "ne_lng", "sw_lat", "sw_lng"),
+    }
+    # The validator's message starts with the key it is about (coop.signals.values).
+    MESSAGE_FIELDS = (
+        ("bounds.northeast", "ne_lat"),
+        ("bounds.southwest", "sw_lat"),
+        ("bounds", "ne_lat"),
+        ("radiusMiles", "radius"),
+        ("lat", "lat"),
+        ("lng", "lng"),
+        ("name", "name"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        # The settings form on the same page has a Name field too.
+        super().__init__(*args, auto_id="id_location_%s", **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        d = super().clean()
+        given = [
+            shape
+            for shape, names in self.SHAPES.items()
+            if any(d.get(n) not in (None, "") for n in names)
+        ]
+        if len(given) != 1:
+            raise forms.ValidationError(
+                "Give one place: a centre and radius, a geohash, or a rectangle's corners."
+            )
+        for name in self.SHAPES[given[0]]:
+            if d.get(name) in (None, "") and name not in self.errors:
+                self.add_error(name, "This field is required for this kind of place.")
+        self.shape = given[0]
+        return d
+
+    def location(self) -> dict[str, Any]:
+        """The location as the configuration file spells it."""
+        d = self.cleaned_data
+        place: dict[str, Any] = {"name": d["name"]} if d["name"] else {}
+        if self.shape == "circle":
+            return place | {"lat": d["lat"], "lng": d["lng"], "radiusMiles": d["radius"]}
+        if self.shape == "geohash":
+            return place | {"geohash": d["geohash"]}
+        return place | {
+            "bounds": {
+                "northeast": {"lat": d["ne_lat"], "lng": d["ne_lng"]},
+                "southwest": {"lat": d["sw_lat"], "lng": d["sw_lng"]},
+            }
+        }
+
+    def add_save_errors(self, errors: list[ConfigError]) -> None:
+        for error in errors:
+            name = next(
+                (f for prefix, f in self.MESSAGE_FIELDS if error.message.startswith(prefix)),
+                "geohash" if self.shape == "geohash" else None,
+            )
+            self.add_error(name, error.message)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("banks", banks.bank_list, name="banks"),
     path("banks/new", banks.bank_create, name="bank-create"),
+    path("banks/new/<str:kind>", banks.bank_create, name="bank-create-kind"),
     path("banks/hma/test", banks.hma_test, name="banks-hma-test"),
     path(
         "banks/hma/removals/<int:state_id>/retry",
@@ -46,6 +47,14 @@ urlpatterns = [
     path("banks/<str:bank_id>", banks.bank_detail, name="bank"),
     path("banks/<str:bank_id>/import", banks.bank_import, name="bank-import"),
     path("banks/<str:bank_id>/image", banks.bank_image, name="bank-image"),
+    path("banks/<str:bank_id>/entries", banks.bank_entries_add, name="bank-entries"),
+    path(
+        "banks/<str:bank_id>/entries/remove",
+        banks.bank_entries_remove,
+        name="bank-entries-remove",
+    ),
+    path("banks/<str:bank_id>/locations", banks.bank_location_add, name="bank-locations"),
+    path("banks/<str:bank_id>/export", banks.bank_export, name="bank-export"),
     path("banks/<str:bank_id>/delete", banks.bank_delete, name="bank-delete"),
     path("banks/<str:bank_id>/hma/sync", banks.bank_hma_sync, name="bank-hma-sync"),
     path("banks/<str:bank_id>/exchange", banks.bank_exchange, name="bank-exchange"),

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import claim, hash, ingest, memory, pipeline, text
+from coop.bench import banks, claim, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -14,6 +14,7 @@ SCENARIOS = {
     "e2e": pipeline.run_e2e,
     "claim": claim.run,
     "memory": memory.run,
+    "banks": banks.run,
 }
 
 
