@@ -124,8 +124,8 @@ class Names:
 
 
 def leaf_sentence(leaf: dict[str, Any], names: Names) -> str:
-    """E.g. `field text · Contains text · banks Scam words` or `Author (user) · User strike
-    value ≥ 3`."""
+    """E.g. `field text · Contains text · banks Scam words` or `Author (user) · User
+    strikes ≥ 3`."""
     parts = [_input_label(leaf.get("input"))]
     signal = leaf.get("signal")
     comparator = leaf.get("comparator")
@@ -146,7 +146,10 @@ def leaf_sentence(leaf: dict[str, Any], names: Names) -> str:
         if "threshold" in leaf:
             shown = json.dumps(threshold, ensure_ascii=False)
             text += " " + (shown if not isinstance(threshold, str) else threshold)
-        parts.append(text)
+        if leaf.get("values") or leaf.get("banks"):
+            parts.append(text)
+        else:  # reads on: "User strikes ≥ 3", "field score > 0.5"
+            parts[-1] += " " + text
     return " · ".join(parts)
 
 
