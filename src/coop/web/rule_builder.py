@@ -183,4 +183,17 @@ def annotated(result: dict[str, Any], condition: Any, names: Names) -> dict[str,
             ],
         }
     leaf = condition if isinstance(condition, dict) and "input" in condition else result
-    return {**result, "sentence": leaf_sentence(leaf, names)}
+    shown = {"sentence": leaf_sentence(leaf, names)}
+    if "score" in result:
+        shown["score_text"] = _as_text(result["score"])
+    matched = result.get("matchedValue")
+    if isinstance(matched, dict):
+        shown["matched_text"] = _as_text(matched.get("value"))
+        if "entry" in matched:
+            shown["entry_text"] = _as_text(matched["entry"])
+    return {**result, **shown}
+
+
+def _as_text(value: Any) -> str:
+    """A logged value as the file would spell it (true, {"id": …}), strings as they are."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
