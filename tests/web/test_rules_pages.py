@@ -380,6 +380,8 @@ def test_analysts_change_non_live_rules_only(client, catalog, make_user):
     rule("live-one", status="LIVE")
     rule("draft-one", status="DRAFT")
     client.force_login(make_user("Analyst"))
+    assert "This rule is LIVE" in client.get("/rules/live-one/edit").content.decode()
+    assert "This rule is LIVE" not in client.get("/rules/draft-one/edit").content.decode()
     assert client.post("/rules/new", form(status="DRAFT")).status_code == 302
     refused = client.post("/rules/new", form(name="Live now", status="LIVE"))
     assert refused.status_code == 403

@@ -121,10 +121,13 @@ def rule(request: HttpRequest, rule_id: str) -> HttpResponse:
     return render(request, "web/rules/detail.html", context)
 
 
-def _form_context(form: RuleForm, current) -> dict:
+def _form_context(form: RuleForm, current, user: User) -> dict:
     return {
         "form": form,
         "current": current,
+        "live_locked": current is not None
+        and current["status"] == RuleStatus.LIVE
+        and not may_change(user, RuleStatus.LIVE, RuleStatus.LIVE),
         "catalog": builder_catalog(),
         "condition_errors": form.condition_errors_json,
         "spot_types": list(ItemType.objects.order_by("name").values_list("id", "name")),
@@ -155,7 +158,9 @@ def rule_form(request: HttpRequest, rule_id: str | None = None) -> HttpResponse:
             form.add_save_errors(result)
     if form.has_errors and status == 200:
         status = 400
-    return render(request, "web/rules/form.html", _form_context(form, current), status=status)
+    return render(
+        request, "web/rules/form.html", _form_context(form, current, request.user), status=status
+    )
 
 
 def _draft(request: HttpRequest) -> tuple[RuleForm, dict | None]:
