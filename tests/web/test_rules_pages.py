@@ -401,6 +401,9 @@ def test_analysts_change_non_live_rules_only(client, catalog, make_user):
     assert Rule.objects.get(pk="draft-one").status == "DRAFT"
     assert client.post("/rules/draft-one/archive").status_code == 302
     assert Rule.objects.get(pk="draft-one").status == "ARCHIVED"
+    confirm = client.get("/rules/draft-one/delete")
+    assert confirm.status_code == 200
+    assert "Its execution log stays" in confirm.content.decode()
     assert client.post("/rules/draft-one/delete").status_code == 302
     assert not Rule.objects.filter(pk="draft-one").exists()
 
@@ -466,5 +469,8 @@ def test_the_spot_test_on_the_rule_page_uses_the_saved_rule_and_an_item_id(
     )
     assert response.status_code == 200
     assert response.context["result"].outcome == "PASSED"
+    skipped = response.context["tree"]["children"][1]  # decided by the first condition
+    assert [c["skipped"] for c in skipped["children"]] == [True, True]
+    assert skipped["children"][1]["sentence"] == "Author (user) · User strikes ≥ 3"
     assert "submission #" in response.content.decode()
     assert _untouched() == before  # a LIVE rule with an action: still nothing executed

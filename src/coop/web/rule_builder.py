@@ -173,6 +173,9 @@ def annotated(result: dict[str, Any], condition: Any, names: Names) -> dict[str,
     if "op" in result:
         children = condition.get(result["op"]) if isinstance(condition, dict) else None
         parts = result.get("children") or []
+        if result.get("skipped") and isinstance(children, list):
+            # A set left out once its parent was decided: its conditions, all skipped.
+            parts = [_skipped(child) for child in children]
         same = isinstance(children, list) and len(children) == len(parts)
         return {
             **result,
@@ -192,6 +195,14 @@ def annotated(result: dict[str, Any], condition: Any, names: Names) -> dict[str,
         if "entry" in matched:
             shown["entry_text"] = _as_text(matched["entry"])
     return {**result, **shown}
+
+
+def _skipped(condition: Any) -> dict[str, Any]:
+    if isinstance(condition, dict):
+        for op in OPERATOR_LABELS:
+            if op in condition:
+                return {"op": op, "skipped": True}
+    return {"skipped": True}
 
 
 def _as_text(value: Any) -> str:

@@ -359,7 +359,8 @@
 
   function renderLeaf(leaf, path, siblings) {
     const own = errorsFor(path);
-    const box = el("div", { class: "builder__leaf" });
+    const titleId = `cb-${++uid}`;
+    const box = el("div", { class: "builder__leaf", role: "group", "aria-labelledby": titleId });
     box.dataset.path = jsonPath(path);
     const update = (key, structure = true) => (event) => {
       const value = event.target.value;
@@ -368,7 +369,7 @@
       focusKey = `${path.join(".")}|${key}`;
       changed(structure);
     };
-    const title = el("span", { class: "builder__title", text: `Condition ${describe(path)}` });
+    const title = el("span", { class: "builder__title", id: titleId, text: `Condition ${describe(path)}` });
     box.append(el("div", { class: "builder__head" }, title, moveButtons(path, siblings, "condition")));
     if (own[""]) box.append(el("p", { class: "errorlist", role: "alert", text: own[""].join(" ") }));
     const row = el("div", { class: "builder__row" });
