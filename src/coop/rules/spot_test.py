@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from coop.catalog.item_data import ItemDataError, ItemSchema
+from coop.catalog.item_data import ItemDataError, schemas_for
 from coop.catalog.models import ItemType
 from coop.core.items import ItemRef
 from coop.ingest.store import latest_for
@@ -100,7 +100,7 @@ def pasted_item(type_id: str, text: str, item_id: str = "") -> SpotItem:
         raise SpotTestError("item_json", f"not valid JSON: {exc}") from None
     except RecursionError:
         raise SpotTestError("item_json", "nested too deeply") from None
-    schema = ItemSchema(item_type.id, item_type.version, item_type.fields, item_type.roles)
+    schema = schemas_for([item_type])[item_type.id]
     try:
         coerced = schema.validate(data)
     except ItemDataError as exc:

@@ -69,7 +69,6 @@ def _signal(spec: SignalSpec) -> dict[str, Any]:
         "enabled": spec.enabled,
         "disabledReason": spec.disabled_reason,
         "options": sorted(spec.options),
-        "cost": spec.cost,
     }
 
 

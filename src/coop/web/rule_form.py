@@ -60,7 +60,6 @@ class ActionChoice:
 
     id: str
     name: str
-    builtin: bool
     checked: bool
     parameters: list[dict[str, Any]]  # {name, type, required, value, input_name, errors}
     errors: list[str]
@@ -201,8 +200,9 @@ class RuleForm(ConfigForm):
         ]
 
     def action_choices(self) -> list[ActionChoice]:
-        given = dict(self._given_actions())
-        order = [action_id for action_id, _ in self._given_actions()]
+        posted = self._given_actions()
+        given = dict(posted)
+        order = [action_id for action_id, _ in posted]
         choices = []
         for action in self.actions:
             texts = given.get(action.pk, {})
@@ -217,9 +217,7 @@ class RuleForm(ConfigForm):
                 for p in action.parameters
             ]
             choices.append(
-                ActionChoice(
-                    action.pk, action.name, action.builtin, action.pk in given, parameters, errors
-                )
+                ActionChoice(action.pk, action.name, action.pk in given, parameters, errors)
             )
         return choices
 
@@ -298,10 +296,6 @@ class RuleForm(ConfigForm):
             "maxDailyActions": d["max_daily_actions"],
             "condition": d["condition"],
         }
-
-    @property
-    def status_value(self) -> str:
-        return str(self["status"].value() or RuleStatus.DRAFT)
 
     # -- the validator's errors, placed ---------------------------------------------------
 

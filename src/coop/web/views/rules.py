@@ -25,7 +25,7 @@ from coop.config.services import save_object
 from coop.core.enums import RuleStatus
 from coop.rules import listing
 from coop.rules.models import Rule
-from coop.rules.spot_test import SpotTestError, latest_item, pasted_item, spot_test
+from coop.rules.spot_test import SpotItem, SpotTestError, latest_item, pasted_item, spot_test
 from coop.web.config_form import stored
 from coop.web.rule_builder import Names, annotated, builder_catalog, current_registry, readable
 from coop.web.rule_form import RuleForm, may_change
@@ -163,7 +163,7 @@ def rule_form(request: HttpRequest, rule_id: str | None = None) -> HttpResponse:
     )
 
 
-def _draft(request: HttpRequest) -> tuple[RuleForm, dict | None]:
+def _draft(request: HttpRequest) -> RuleForm:
     """The form as posted by the builder page (`editing`: the id of the rule being edited)."""
     current = None
     editing = request.POST.get("editing", "")
@@ -171,7 +171,7 @@ def _draft(request: HttpRequest) -> tuple[RuleForm, dict | None]:
         current = stored("rules", editing)
         if current is None:
             raise Http404("no such rule")
-    return RuleForm(request.POST, current=current), current
+    return RuleForm(request.POST, current=current)
 
 
 def _validated(form: RuleForm, request: HttpRequest) -> bool:
@@ -186,12 +186,12 @@ def _validated(form: RuleForm, request: HttpRequest) -> bool:
 @require_permission(Permission.MUTATE_NON_LIVE_RULES, methods=("POST",))
 def rule_validate(request: HttpRequest) -> HttpResponse:
     """Live validation (htmx): the validator's messages for the rule as edited."""
-    form, _ = _draft(request)
+    form = _draft(request)
     ok = _validated(form, request)
     return render(request, "web/rules/_validation.html", {"form": form, "ok": ok})
 
 
-def _spot_item(request: HttpRequest):
+def _spot_item(request: HttpRequest) -> SpotItem:
     post = request.POST
     type_id = post.get("spot_type", "")
     if post.get("spot_source") == "json":
@@ -199,24 +199,25 @@ def _spot_item(request: HttpRequest):
     return latest_item(type_id, post.get("spot_id", ""))
 
 
-def _spot_response(request: HttpRequest, condition, item_types, automated, names=None):
+def _spot_response(
+    request: HttpRequest, condition: object, item_types: list[str], automated: bool
+) -> HttpResponse:
     context: dict = {}
     try:
         result = spot_test(condition, item_types, _spot_item(request), automated=automated)
     except SpotTestError as exc:
         context["input_error"] = exc
     else:
-        names = names or Names()
         context["result"] = result
         if result.tree is not None:
-            context["tree"] = annotated(result.tree, condition, names)
+            context["tree"] = annotated(result.tree, condition, Names())
     return render(request, "web/rules/_spot_result.html", context)
 
 
 @require_permission(Permission.MUTATE_NON_LIVE_RULES, methods=("POST",))
 def rule_spot_test_draft(request: HttpRequest) -> HttpResponse:
     """The spot test on the form: the rule as edited, unsaved."""
-    form, _ = _draft(request)
+    form = _draft(request)
     if not _validated(form, request):
         return render(
             request, "web/rules/_validation.html", {"form": form, "ok": False, "spot": True}
