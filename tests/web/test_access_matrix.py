@@ -267,6 +267,20 @@ URL_REQUIRES: dict[str, str | None] = {
     "bank-exchange-refresh": "MUTATE_NON_LIVE_RULES",
     "banks-hma-test": "MUTATE_NON_LIVE_RULES",
     "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
+    # Rules (accounts.md): seen with VIEW_RULES_DASHBOARD (stars and the saved rule's spot
+    # test too); the form, its live validation and spot test, archive and delete need
+    # MUTATE_NON_LIVE_RULES, and LIVE rules MUTATE_LIVE_RULES as well (checked on the object,
+    # tests/web/test_rules_pages.py).
+    "rules": "VIEW_RULES_DASHBOARD",
+    "rule": "VIEW_RULES_DASHBOARD",
+    "rule-star": "VIEW_RULES_DASHBOARD",
+    "rule-spot-test": "VIEW_RULES_DASHBOARD",
+    "rule-create": "MUTATE_NON_LIVE_RULES",
+    "rule-edit": "MUTATE_NON_LIVE_RULES",
+    "rule-validate": "MUTATE_NON_LIVE_RULES",
+    "rule-spot-test-draft": "MUTATE_NON_LIVE_RULES",
+    "rule-archive": "MUTATE_NON_LIVE_RULES",
+    "rule-delete": "MUTATE_NON_LIVE_RULES",
 }
 
 

@@ -89,6 +89,7 @@ def make_plan(
     desired = _desired_state(document, current, prune, delete, plan.errors)
     _check_routing_ids(document, current, plan.errors)
     emails = {email for queue in desired["queues"].values() for email in queue["reviewers"]}
+    emails |= {rule["owner"] for rule in desired["rules"].values() if rule.get("owner")}
     plan.errors += validate_state(
         Context(
             state=desired,

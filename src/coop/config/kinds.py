@@ -314,10 +314,21 @@ class Rules(Kind):
         "expiresAt": lambda moment: schema.format_datetime(moment) if moment else None,
     }
     write_as = {"expiresAt": lambda text: datetime.fromisoformat(text) if text else None}
+    read_row = {"owner": lambda o: o.owner.email.lower() if o.owner_id else None}
+    kept_when_absent = {"owner": None}
     export_as = {
         "actions": schema.compact_action_refs,
         "condition": schema.ordered_condition,
+        "owner": lambda owner: owner or _DROP,
     }
+
+    def queryset(self) -> models.QuerySet:
+        return Rule.objects.select_related("owner")
+
+    def assign(self, o: Rule, data: Canonical) -> None:
+        super().assign(o, data)
+        email = data.get("owner")
+        o.owner = User.objects.filter(email__iexact=email).first() if email else None
 
 
 def _clear_other_reports(o: Queue) -> Canonical | None:

@@ -497,6 +497,13 @@ def condition(raw: Any, path: str, errors: Errors) -> Any:
     return raw
 
 
+def _email(raw: Any, path: str, errors: Errors) -> str | None:
+    if not isinstance(raw, str) or "@" not in raw:
+        errors.append(ConfigError(path, "must be an email address"))
+        return None
+    return raw.strip().lower()
+
+
 RULE: Spec = {
     "id": ID,
     "name": NAME,
@@ -509,14 +516,10 @@ RULE: Spec = {
     "expiresAt": (nullable(iso_datetime), None),
     "maxDailyActions": (nullable(integer(1)), None),
     "condition": (condition, REQUIRED),
+    # The user responsible for the rule (its alarms are emailed to them). Absent = keep the
+    # rule's current owner, so files written without owners do not clear them.
+    "owner": (nullable(_email), OPTIONAL),
 }
-
-
-def _email(raw: Any, path: str, errors: Errors) -> str | None:
-    if not isinstance(raw, str) or "@" not in raw:
-        errors.append(ConfigError(path, "must be an email address"))
-        return None
-    return raw.strip().lower()
 
 
 CLEAR_OTHER_REPORTS: Spec = {

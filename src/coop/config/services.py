@@ -36,12 +36,18 @@ class SaveResult:
 
 
 def save_object(
-    kind: str, data: dict[str, Any], *, user: User | None = None, source: str = SOURCE_CONSOLE
+    kind: str,
+    data: dict[str, Any],
+    *,
+    user: User | None = None,
+    source: str = SOURCE_CONSOLE,
+    dry_run: bool = False,
 ) -> SaveResult:
     """Create or replace one object of `kind` ("rules", "banks", "settings", ...).
 
     `data` is spelled as in the configuration file; a policy may give `parent` instead of
-    being nested. Nothing is written when there is any error.
+    being nested. Nothing is written when there is any error, nor with `dry_run` (the
+    console's live validation: the same checks, nothing saved).
     """
     if kind not in BY_KEY:
         raise ValueError(f"unknown kind {kind!r}")
@@ -57,7 +63,7 @@ def save_object(
     document, errors = parse_document({kind: raw})
     if errors:
         return SaveResult(_relative(errors, prefix), None)
-    plan = apply_document(document, user=user, source=source)
+    plan = apply_document(document, user=user, source=source, dry_run=dry_run)
     return SaveResult(_relative(plan.errors, prefix), plan.changes[0] if plan.changes else None)
 
 

@@ -93,6 +93,9 @@ def _check_rule(
     _refs(data["policies"], f"{path}.policies", ctx.state.get("policies", {}), "policy", errors)
     _check_action_refs(ctx, data["actions"], f"{path}.actions", data["itemTypes"], errors)
     errors += _condition(ctx, catalog, data, path, RuleKind.PROACTIVE, bool(data["actions"]))
+    owner = data.get("owner")
+    if owner and owner not in ctx.user_emails:
+        errors.append(ConfigError(f"{path}.owner", f"no user with email {owner!r}"))
 
 
 def _check_queue(ctx: Context, path: str, data: Canonical, errors: Errors) -> None:

@@ -67,6 +67,26 @@ class RuleExecution(models.Model):
         indexes = [
             models.Index(fields=["rule_id", "-created_at"], name="rule_exec_rule"),
             models.Index(fields=["item_type_id", "item_id"], name="rule_exec_item"),
+            # The rule page's latest passing samples: one short range scan however rarely
+            # the rule passes.
+            models.Index(
+                fields=["rule_id", "-created_at"],
+                name="rule_exec_passed",
+                condition=models.Q(outcome="PASSED"),
+            ),
+        ]
+
+
+class RuleStar(models.Model):
+    """A rule a user starred: listed first on their rules page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "rule"], name="one_star_per_user_and_rule")
         ]
 
 

@@ -29,6 +29,7 @@ from coop.rules.conditions import (
 )
 from coop.rules.evaluator import CompiledCondition, Item, compile_condition, item_schema
 from coop.rules.models import RoutingKind, RoutingRule, Rule, RuleStatus
+from coop.signals.registry import SignalRegistry
 
 EVALUATED_STATUSES = (RuleStatus.LIVE, RuleStatus.BACKGROUND)
 
@@ -124,19 +125,7 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
     item_types = {
         t.id: LoadedItemType(t.id, t.name, t.version, t.kind, item_schema(t.fields)) for t in types
     }
-    catalog = CatalogView(
-        item_types={
-            t.id: ItemTypeInfo(
-                t.kind,
-                {f["name"]: f.get("items") or f.get("values") or f["type"] for f in t.fields},
-                dict(t.roles),
-            )
-            for t in types
-        },
-        banks=dict(Bank.objects.values_list("id", "kind")),
-        policies=frozenset(Policy.objects.values_list("id", flat=True)),
-        signals=provider.registry,
-    )
+    catalog = database_catalog(types, provider.registry)
     by_type: dict[str, list[LoadedRule]] = {type_id: [] for type_id in item_types}
     hashed_types: set[str] = set()
     for rule in Rule.objects.filter(status__in=EVALUATED_STATUSES).order_by("id"):
@@ -167,6 +156,23 @@ def _load_rulebook(version: int, provider: DatabaseSignalProvider) -> RuleBook:
         {k: tuple(v) for k, v in by_type.items()},
         {k: tuple(v) for k, v in routing.items()},
         frozenset(hashed_types),
+    )
+
+
+def database_catalog(types: list[ItemType], signals: SignalRegistry) -> CatalogView:
+    """What conditions may refer to under the stored configuration."""
+    return CatalogView(
+        item_types={
+            t.id: ItemTypeInfo(
+                t.kind,
+                {f["name"]: f.get("items") or f.get("values") or f["type"] for f in t.fields},
+                dict(t.roles),
+            )
+            for t in types
+        },
+        banks=dict(Bank.objects.values_list("id", "kind")),
+        policies=frozenset(Policy.objects.values_list("id", flat=True)),
+        signals=signals,
     )
 
 
