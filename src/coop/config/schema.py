@@ -57,7 +57,6 @@ from coop.signals.values import (
     HASH_FORMATS,
     hash_error,
     location_error,
-    regex_bank_error,
 )
 from coop.signals.values import regex_error as _regex_error
 
@@ -484,11 +483,6 @@ def bank(raw: Any, path: str, errors: Errors) -> dict | None:
                 errors.append(ConfigError(f"{path}.hashes[{i}]", message))
             hashes.append(value)
         data["hashes"] = list(dict.fromkeys(hashes))  # a hash listed twice is one hash
-    values = data.get("values") if data and kind == BankKind.REGEX else None
-    if values and None not in values:
-        message = regex_bank_error(values)
-        if message:
-            errors.append(ConfigError(f"{path}.values", message))
     return data
 
 

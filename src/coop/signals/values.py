@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 
 import re2
 
@@ -30,19 +29,6 @@ def regex_error(pattern: object) -> str | None:
         return f"invalid regex: {exc.reason}"
     except re2.error:
         return "invalid regex: too large for RE2 once compiled"
-    return None
-
-
-def regex_bank_error(patterns: Sequence[str]) -> str | None:
-    """A REGEX bank's patterns (each valid) compiled together, as the rules engine matches
-    them: one RE2 set, whose compiled size RE2 bounds."""
-    try:
-        RegexMatcher(patterns)
-    except (InvalidPattern, re2.error):
-        return (
-            f"the {len(patterns)} patterns are too large for RE2 together (the rules engine "
-            "matches a bank's patterns as one RE2 set): split them into smaller banks"
-        )
     return None
 
 

@@ -565,11 +565,16 @@ def _term_keys(term: str) -> set[str]:
 
 
 class RegexMatcher:
-    """TEXT_MATCHING_CONTAINS_REGEX: one RE2 set, case-insensitive and searched (unanchored).
+    """TEXT_MATCHING_CONTAINS_REGEX: RE2 sets, case-insensitive and searched (unanchored).
 
-    The set says which patterns matched; only a pattern being reported is compiled on its
-    own, to find its span.
+    RE2 bounds a set's compiled size, so a large bank (100,000 patterns) is spread over as
+    many sets as it needs: patterns go in chunks of SET_SIZE, and a chunk RE2 refuses is
+    halved until it fits (a single valid pattern always does). A search costs one linear
+    pass over the text per set. The sets say which patterns matched; only a pattern being
+    reported is compiled on its own, to find its span.
     """
+
+    SET_SIZE = 1000
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self._options = re2.Options()
@@ -577,17 +582,33 @@ class RegexMatcher:
         self._options.log_errors = False
         self._patterns = list(patterns)
         self._compiled: dict[int, re2._Regexp] = {}
-        self._set: re2.Set | None = None
-        if not self._patterns:
-            return
+        self._sets: list[tuple[int, re2.Set]] = []  # (index of its first pattern, set)
+        for start in range(0, len(self._patterns), self.SET_SIZE):
+            self._add_sets(start, self._patterns[start : start + self.SET_SIZE])
+
+    def _add_sets(self, start: int, chunk: list[str]) -> None:
         pattern_set = re2.Set.SearchSet(self._options)
-        for index, pattern in enumerate(self._patterns):
+        for offset, pattern in enumerate(chunk):
             try:
                 pattern_set.Add(pattern)
             except re2.error:
-                raise InvalidPattern(index, pattern, self._reason(pattern)) from None
-        pattern_set.Compile()
-        self._set = pattern_set
+                raise InvalidPattern(start + offset, pattern, self._reason(pattern)) from None
+        try:
+            pattern_set.Compile()
+        except re2.error:
+            if len(chunk) == 1:
+                raise InvalidPattern(start, chunk[0], "too large for RE2 once compiled") from None
+            half = len(chunk) // 2
+            self._add_sets(start, chunk[:half])
+            self._add_sets(start + half, chunk[half:])
+            return
+        self._sets.append((start, pattern_set))
+
+    def _matching(self, text: str) -> list[int]:
+        found: list[int] = []
+        for start, pattern_set in self._sets:
+            found.extend(start + i for i in pattern_set.Match(text) or ())
+        return found
 
     def _reason(self, pattern: str) -> str:
         try:
@@ -603,12 +624,11 @@ class RegexMatcher:
         return self._compiled[index]
 
     def find(self, text: str) -> Match | None:
-        indices = self._set.Match(text) if self._set is not None else None
+        indices = self._matching(text)
         return self._match(text, min(indices)) if indices else None
 
     def find_all(self, text: str) -> list[Match]:
-        indices = self._set.Match(text) if self._set is not None else None
-        return _sorted(self._match(text, index) for index in sorted(indices or ()))
+        return _sorted(self._match(text, index) for index in sorted(self._matching(text)))
 
     def _match(self, text: str, index: int) -> Match:
         found = self._regexp(index).search(text)
