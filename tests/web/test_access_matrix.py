@@ -261,6 +261,15 @@ URL_REQUIRES: dict[str, str | None] = {
     "bank-exchange-refresh": "MUTATE_NON_LIVE_RULES",
     "banks-hma-test": "MUTATE_NON_LIVE_RULES",
     "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
+    # review.md and accounts.md: Investigation is VIEW_INVESTIGATION; taking an action from it
+    # and Bulk Actions are MANUALLY_ACTION_CONTENT. The Strikes page shows aggregate enforcement statistics: VIEW_INSIGHTS, as the dashboards.
+    "investigation": "VIEW_INVESTIGATION",
+    "investigation-action": "MANUALLY_ACTION_CONTENT",
+    "bulk-actions": "MANUALLY_ACTION_CONTENT",
+    "bulk-action": "MANUALLY_ACTION_CONTENT",
+    "bulk-action-start": "MANUALLY_ACTION_CONTENT",
+    "bulk-action-csv": "MANUALLY_ACTION_CONTENT",
+    "strikes": "VIEW_INSIGHTS",
 }
 
 

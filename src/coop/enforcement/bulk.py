@@ -12,7 +12,7 @@ idempotency key (bulk job, item, action), so even a chunk run twice executes not
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +49,9 @@ _SEPARATORS = re.compile(r"[,\r\n]+")
 class BulkInputError(ValueError):
     """Input that cannot become a bulk action; `field` names the form field."""
 
-    def __init__(self, message: str, field: str):
+    def __init__(self, message: str, field: str, parsed: ParsedIds | None = None):
         super().__init__(message)
-        self.message, self.field = message, field
+        self.message, self.field, self.parsed = message, field, parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +151,7 @@ def create_draft(draft: Draft, user: User | None) -> BulkActionJob:
             f"{len(parsed.ids):,} distinct ids: at most {MAX_IDS:,} per bulk action "
             f"({parsed.over_limit:,} over). Nothing was run.",
             "ids",
+            parsed,
         )
     if not parsed.ids:
         raise BulkInputError("Paste at least one item id.", "ids")
@@ -325,17 +326,6 @@ def result_rows(job: BulkActionJob, after: int = -1, limit: int = RESULTS_PAGE) 
             text = "failed: " + "; ".join(failed)
         rows.append(ResultRow(position, item_id, result, reason, text))
     return rows
-
-
-def iter_results(job: BulkActionJob) -> Iterator[ResultRow]:
-    """Every result row in order, one page (1000 rows) in memory at a time."""
-    after = -1
-    while True:
-        rows = result_rows(job, after, 1000)
-        yield from rows
-        if len(rows) < 1000:
-            return
-        after = rows[-1].position
 
 
 @dataclass(frozen=True, slots=True)

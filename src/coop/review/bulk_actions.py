@@ -14,16 +14,30 @@ from django.db import transaction
 from procrastinate.contrib.django import app
 
 from coop.accounts.models import User
+from coop.catalog import builtins
+from coop.catalog.models import Action
 from coop.catalog.org_settings import org_settings
 from coop.core.enums import DecisionSource
 from coop.core.items import ItemRef
 from coop.enforcement import bulk
 from coop.enforcement.models import BulkActionJob, BulkJobStatus
+from coop.enforcement.services import ActionError
 from coop.integrations.partial_items import fetch_items
 from coop.queueing import in_transaction
 from coop.review.audit import record_manual_actions
+from coop.review.visibility import may_see_child_safety
 
 TASK = "coop.bulk_action"
+
+
+def offered_actions(user: User) -> list[Action]:
+    """Every action (the item type is chosen in the same form; execution checks that each
+    applies to it); Enqueue to NCMEC only for child-safety users."""
+    return [
+        a
+        for a in Action.objects.order_by("builtin", "name")
+        if a.id != builtins.NCMEC or may_see_child_safety(user)
+    ]
 
 
 def prepare(
@@ -40,6 +54,12 @@ def prepare(
     parsed = bulk.parse_ids(ids_text)
     if parsed.over_limit:
         bulk.create_draft(bulk.Draft(item_type_id, parsed, [], reason), user)  # raises
+    offered = {a.id for a in offered_actions(user)} if user is not None else set()
+    for r in requests:
+        if user is not None and r["actionId"] not in offered:
+            raise ActionError(
+                "Action not offered", f"The action {r['actionId']!r} is not offered.", "/actions"
+            )
     checked = bulk.check_actions(item_type_id, requests)
     fetched, fetch_error = 0, ""
     if org_settings()["partialItems"]["endpoint"]:

@@ -235,7 +235,8 @@ def _ref(obj: Any) -> ItemRef:
 def item_view(
     ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]
 ) -> ItemView:
-    """The item as reviewers see it: `sub`'s data without hidden fields (job page, investigation)."""
+    """The item as reviewers see it: `sub`'s data without hidden fields (job page,
+    investigation)."""
     item_type = item_types.get(ref.item_type_id)
     data = sub.data if sub is not None and isinstance(sub.data, dict) else {}
     data = visible_data(data, item_type)  # never shown to reviewers, not even as unnamed data

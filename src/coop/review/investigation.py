@@ -132,9 +132,7 @@ def investigate(
         else:
             fetch_error = answer.errors.get(ref) or answer.error or ""
     item = item_view(ref, latest, item_types) if latest is not None else None
-    history = Paginator(_redacted(history_of(ref), item_types), HISTORY_PAGE).get_page(
-        history_page
-    )
+    history = Paginator(_redacted(history_of(ref), item_types), HISTORY_PAGE).get_page(history_page)
     author_ref = _author_ref(ref, latest, item_types)
     return Investigation(
         ref=ref,
@@ -152,7 +150,9 @@ def investigate(
         ip_address=latest.ip_address if latest is not None else None,
         comments=_comments(user, ref),
         jobs=list(
-            visible_jobs(user, Job.objects.filter(item_id=ref.item_id, item_type_id=ref.item_type_id))
+            visible_jobs(
+                user, Job.objects.filter(item_id=ref.item_id, item_type_id=ref.item_type_id)
+            )
             .select_related("queue")
             .order_by("-created_at")[:JOBS]
         ),
@@ -282,8 +282,7 @@ def _rule_runs(
     names = dict(Rule.objects.filter(pk__in={r.rule_id for r in rows}).values_list("id", "name"))
     data = latest.data if latest is not None else None
     return [
-        RuleRun(r, names.get(r.rule_id, r.rule_id), _tree(r.result, item_type, data))
-        for r in rows
+        RuleRun(r, names.get(r.rule_id, r.rule_id), _tree(r.result, item_type, data)) for r in rows
     ]
 
 
