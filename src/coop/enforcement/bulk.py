@@ -198,7 +198,7 @@ def idempotency_key(job_id: Any, item_pk: int, action_id: str) -> str:
 
 
 def run_chunk(job: BulkActionJob) -> tuple[list[ActionExecution], bool]:
-    """Execute the actions on the next CHUNK pending ids; returns the executions made and
+    """Execute the actions on the next CHUNK pending ids; returns the executions made now and
     whether ids remain. Call inside a transaction holding the job's row lock.
 
     The whole chunk is executed at once; if one request is refused (e.g. a built-in that
@@ -237,7 +237,8 @@ def run_chunk(job: BulkActionJob) -> tuple[list[ActionExecution], bool]:
 
 
 def _execute(job: BulkActionJob, items: list[BulkActionItem]) -> list[ActionExecution]:
-    """Every chosen action on each item, one strike event per item; marks them EXECUTED."""
+    """Every chosen action on each item, one strike event per item; marks them EXECUTED.
+    Returns the executions made now (not those a previous run of the chunk made)."""
     requests = [
         ActionRequest(
             action_id=r["actionId"],
@@ -254,6 +255,12 @@ def _execute(job: BulkActionJob, items: list[BulkActionItem]) -> list[ActionExec
         for item in items
         for r in job.requests
     ]
+    keys = [r.idempotency_key for r in requests]
+    done_before = set(
+        ActionExecution.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
     # Strike threshold actions on authors come after: they are not the bulk action's own.
     executions = execute_actions(requests)[: len(requests)]
     per_item = len(job.requests)
@@ -264,7 +271,7 @@ def _execute(job: BulkActionJob, items: list[BulkActionItem]) -> list[ActionExec
         refused = [e.refused_reason for e in taken if e.refused_reason]
         if refused:
             item.reason = "; ".join(refused)
-    return executions
+    return [e for e in executions if e.idempotency_key not in done_before]
 
 
 # ---------------------------------------------------------------------------------------------

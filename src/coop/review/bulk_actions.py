@@ -90,7 +90,7 @@ def run_bulk_action(job_id: str) -> None:
     task (coop.tasks.retry_stalled_jobs) runs it again from the start."""
     with transaction.atomic():
         job = (
-            BulkActionJob.objects.select_for_update()
+            BulkActionJob.objects.select_for_update(of=("self",))
             .select_related("created_by")
             .filter(pk=job_id, status=BulkJobStatus.RUNNING)
             .first()
