@@ -262,7 +262,8 @@ URL_REQUIRES: dict[str, str | None] = {
     "banks-hma-test": "MUTATE_NON_LIVE_RULES",
     "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
     # review.md and accounts.md: Investigation is VIEW_INVESTIGATION; taking an action from it
-    # and Bulk Actions are MANUALLY_ACTION_CONTENT. The Strikes page shows aggregate enforcement statistics: VIEW_INSIGHTS, as the dashboards.
+    # and Bulk Actions are MANUALLY_ACTION_CONTENT. The Strikes page shows aggregate
+    # enforcement statistics: VIEW_INSIGHTS, as the dashboards.
     "investigation": "VIEW_INVESTIGATION",
     "investigation-action": "MANUALLY_ACTION_CONTENT",
     "bulk-actions": "MANUALLY_ACTION_CONTENT",
