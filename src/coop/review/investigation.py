@@ -140,7 +140,7 @@ def investigate(
         fetched=fetched,
         fetch_error=fetch_error,
         history=history,
-        author=_author(user, author_ref, item_types, author_page) if author_ref else None,
+        author=_author(user, author_ref, ref, item_types, author_page) if author_ref else None,
         rule_runs=_rule_runs(ref, item_types.get(ref.item_type_id), latest),
         actions=_actions(user, ref),
         thread=thread_around(item, latest, [], item_types) if item is not None else [],
@@ -205,12 +205,19 @@ def _author_ref(
 
 
 def _author(
-    user: User, ref: ItemRef, item_types: dict[str, ItemType], page: int | str | None
+    user: User,
+    ref: ItemRef,
+    item: ItemRef,
+    item_types: dict[str, ItemType],
+    page: int | str | None,
 ) -> AuthorSection:
+    """The user, their strikes, the actions on them and their other items (`item` left out)."""
     latest = history_of(ref).first()
-    items = ItemSubmission.objects.filter(
-        creator_id=ref.item_id, creator_type_id=ref.item_type_id
-    ).order_by("-submitted_at", "-id")
+    items = (
+        ItemSubmission.objects.filter(creator_id=ref.item_id, creator_type_id=ref.item_type_id)
+        .exclude(item_id=item.item_id, item_type_id=item.item_type_id)
+        .order_by("-submitted_at", "-id")
+    )
     return AuthorSection(
         ref=ref,
         item=item_view(ref, latest, item_types) if latest is not None else None,

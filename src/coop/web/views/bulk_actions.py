@@ -41,7 +41,7 @@ def _form(request: HttpRequest, posted=None) -> DecisionForm:
 def _page(request: HttpRequest, *, form: DecisionForm, status: int = 200, **extra) -> HttpResponse:
     context = {
         "item_types": list(ItemType.objects.order_by("name").values_list("id", "name")),
-        "action_rows": form.rows(),
+        "action_rows": form.rows(shortcuts=False),
         "recent": BulkActionJob.objects.exclude(status=BulkJobStatus.DRAFT)[:RECENT_JOBS],
         "max_ids": bulk.MAX_IDS,
         **extra,

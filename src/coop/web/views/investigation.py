@@ -161,7 +161,7 @@ def _item_page(
             "ip_url": f"{reverse('investigation')}?{urlencode({'ip': found.ip_address})}"
             if found.ip_address
             else None,
-            "action_rows": (form or _form(request.user, ref.item_type_id)).rows(),
+            "action_rows": (form or _form(request.user, ref.item_type_id)).rows(shortcuts=False),
             "base_query": urlencode({"id": ref.item_id, "type": ref.item_type_id}),
         }
     )
