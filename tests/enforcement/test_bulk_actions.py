@@ -272,7 +272,7 @@ def test_the_form_shows_the_counts_then_runs_only_when_confirmed(catalog, client
     assert response["Location"] == reverse("bulk-action", args=[job.pk])
     page = client.get(response["Location"]).content.decode()
     assert "Confirm the bulk action" in page
-    assert "Run on 2 ids" in page
+    assert "Run on 1 id" in page
     assert nothing_ran()
     client.post(reverse("bulk-action-start", args=[job.pk]))
     job.refresh_from_db()

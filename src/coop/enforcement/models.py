@@ -192,6 +192,11 @@ class BulkActionJob(models.Model):
     def __str__(self) -> str:
         return f"bulk {self.id} ({self.status}, {self.processed}/{self.total})"
 
+    @property
+    def known_count(self) -> int:
+        """The distinct ids Coop stores: those the actions run on."""
+        return self.total - self.unknown_count
+
 
 class BulkActionItem(models.Model):
     """One id of a bulk action and what happened to it."""

@@ -97,7 +97,9 @@ def bulk_action(request: HttpRequest, job_id) -> HttpResponse:
     names = present.Names.load()
     after = request.GET.get("after", "")
     after_position = int(after) if after.isdigit() else -1
-    rows = bulk.result_rows(job, after_position) if job.status != BulkJobStatus.DRAFT else []
+    rows = []
+    if job.status != BulkJobStatus.DRAFT:
+        rows = bulk.result_rows(job, after_position, bulk.RESULTS_PAGE + 1)  # one more: a next?
     context = {
         "job": job,
         "summary": bulk.summary(job),
@@ -110,8 +112,10 @@ def bulk_action(request: HttpRequest, job_id) -> HttpResponse:
             }
             for r in job.requests
         ],
-        "rows": rows,
-        "next_after": rows[-1].position if len(rows) == bulk.RESULTS_PAGE else None,
+        "rows": rows[: bulk.RESULTS_PAGE],
+        "next_after": rows[bulk.RESULTS_PAGE - 1].position
+        if len(rows) > bulk.RESULTS_PAGE
+        else None,
         "paged": after_position >= 0,
     }
     if is_htmx(request):
