@@ -21,6 +21,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from coop.accounts.models import User
+from coop.catalog.models import ItemType
 from coop.core.items import ItemRef
 from coop.enforcement.models import (
     ActionExecution,
@@ -43,7 +44,7 @@ MAX_IDS = 10_000
 MAX_ID_LENGTH = 255
 CHUNK = 500
 RESULTS_PAGE = 100
-_SEPARATORS = re.compile(r"[,\r\n]+")
+_IDS = re.compile(r"[^,\r\n]+")
 
 
 class BulkInputError(ValueError):
@@ -56,24 +57,22 @@ class BulkInputError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ParsedIds:
-    ids: list[str]  # unique, in the order given
+    ids: list[str]  # unique, in the order given (at most MAX_IDS)
     given: int  # ids in the text, duplicates included
-    duplicates: int
-
-    @property
-    def over_limit(self) -> int:
-        return max(0, len(self.ids) - MAX_IDS)
+    duplicates: int  # repeats of an id among the first MAX_IDS distinct ones
+    over_limit: int  # ids after the first MAX_IDS distinct ones (not de-duplicated)
 
 
 def parse_ids(text: str) -> ParsedIds:
     """The ids of the pasted text: one per line or separated by commas, blanks ignored.
 
-    One pass over the text (linear in its size); an id longer than MAX_ID_LENGTH is refused
-    with its position."""
+    One pass over the text, reading it in place (time linear in its size); at most MAX_IDS
+    distinct ids are kept, the rest only counted, so memory stays bounded whatever is pasted.
+    An id longer than MAX_ID_LENGTH is refused with its position."""
     ids: dict[str, None] = {}
-    given = 0
-    for raw in _SEPARATORS.split(text):
-        item_id = raw.strip()
+    given = duplicates = over = 0
+    for match in _IDS.finditer(text):
+        item_id = match.group().strip()
         if not item_id:
             continue
         given += 1
@@ -81,8 +80,13 @@ def parse_ids(text: str) -> ParsedIds:
             raise BulkInputError(
                 f"Id number {given} is longer than {MAX_ID_LENGTH} characters.", "ids"
             )
-        ids.setdefault(item_id, None)
-    return ParsedIds(list(ids), given, given - len(ids))
+        if item_id in ids:
+            duplicates += 1
+        elif len(ids) < MAX_IDS:
+            ids[item_id] = None
+        else:
+            over += 1
+    return ParsedIds(list(ids), given, duplicates, over)
 
 
 def latest_submissions(item_type_id: str, ids: Sequence[str]) -> dict[str, int]:
@@ -101,13 +105,15 @@ def latest_submissions(item_type_id: str, ids: Sequence[str]) -> dict[str, int]:
 
 def stored_as_other_types(item_type_id: str, ids: Sequence[str]) -> set[str]:
     """Those of `ids` that Coop stores only under another item type."""
-    if not ids:
+    others = list(ItemType.objects.exclude(pk=item_type_id).values_list("pk", flat=True))
+    if not ids or not others:
         return set()
+    # Both columns given, so the item index (type, id) answers it, not a scan of the store.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT item_id FROM ingest_itemsubmission"
-            " WHERE item_id = ANY(%s) AND item_type_id <> %s",
-            [list(ids), item_type_id],
+            " WHERE item_type_id = ANY(%s) AND item_id = ANY(%s)",
+            [others, list(ids)],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -148,8 +154,8 @@ def create_draft(draft: Draft, user: User | None) -> BulkActionJob:
     parsed = draft.parsed
     if parsed.over_limit:
         raise BulkInputError(
-            f"{len(parsed.ids):,} distinct ids: at most {MAX_IDS:,} per bulk action "
-            f"({parsed.over_limit:,} over). Nothing was run.",
+            f"More than {MAX_IDS:,} distinct ids ({parsed.over_limit:,} over the limit): "
+            "at most 10,000 per bulk action. Nothing was run.",
             "ids",
             parsed,
         )
