@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from coop.accounts.models import User
@@ -28,6 +29,8 @@ from coop.review.audit import record_manual_actions
 from coop.review.visibility import may_see_child_safety
 
 TASK = "coop.bulk_action"
+# A chunk that failed (the database restarting, a deadlock) rolled back whole: run it again.
+RETRY = RetryStrategy(max_attempts=10, exponential_wait=2)
 
 
 def offered_actions(user: User) -> list[Action]:
@@ -83,7 +86,7 @@ def start(job: BulkActionJob) -> bool:
     return True
 
 
-@app.task(name=TASK, queue="bulk")
+@app.task(name=TASK, queue="bulk", retry=RETRY)
 def run_bulk_action(job_id: str) -> None:
     """One chunk of a bulk action, its Recent Decisions records and the next chunk's task,
     in one transaction: a worker killed mid-chunk leaves the chunk pending, and the retried
