@@ -5,7 +5,8 @@ receiver, and `size` stored posts (COPY). A bulk action on all their ids is prep
 confirmed exactly as the console does (coop.review.bulk_actions, in a child process on the
 scratch database), and real `coop worker` processes run it: the measure is the time from the
 confirmation until the receiver has every item's webhook (target < 60 s at 10,000 ids).
-Lost and duplicated webhooks are counted by item and by Coop-Delivery-Id.
+Lost and duplicated webhooks are counted by item and by Coop-Delivery-Id. The action applies
+no strikes (a strike-applying one adds a strike record per item, about as much work again).
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ def configuration(receiver_url: str) -> dict:
                 "id": "notify",
                 "name": "Notify",
                 "callbackUrl": f"{receiver_url}/notify",
-                "appliesStrikes": True,
             }
         ],
     }

@@ -11,6 +11,7 @@ idempotency key (bulk job, item, action), so even a chunk run twice executes not
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -232,7 +233,7 @@ def run_chunk(job: BulkActionJob) -> tuple[list[ActionExecution], bool]:
                     executions += _execute(job, [item])
             except ActionError as exc:
                 item.result, item.reason = BulkItemResult.REFUSED, f"{exc.title}: {exc.detail}"
-    BulkActionItem.objects.bulk_update(items, ["result", "reason", "execution_ids"])
+    _save_results(items)
     BulkActionJob.objects.filter(pk=job.pk).update(processed=F("processed") + len(items))
     remaining = BulkActionItem.objects.filter(job=job, result=BulkItemResult.PENDING).exists()
     if not remaining:
@@ -240,6 +241,23 @@ def run_chunk(job: BulkActionJob) -> tuple[list[ActionExecution], bool]:
             status=BulkJobStatus.DONE, finished_at=timezone.now()
         )
     return executions, remaining
+
+
+# One statement for a chunk's results (bulk_update's CASE per row and column costs far more).
+_SAVE_RESULTS = """
+UPDATE enforcement_bulkactionitem b
+SET result = r->>1, reason = r->>2,
+    execution_ids = ARRAY(SELECT jsonb_array_elements_text(r->3))::uuid[]
+FROM jsonb_array_elements(%s::jsonb) AS r
+WHERE b.id = (r->>0)::bigint
+"""
+
+
+def _save_results(items: list[BulkActionItem]) -> None:
+    rows = [[i.pk, i.result, i.reason, [str(e) for e in i.execution_ids]] for i in items]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(_SAVE_RESULTS, [json.dumps(rows)])
 
 
 def _execute(job: BulkActionJob, items: list[BulkActionItem]) -> list[ActionExecution]:
