@@ -17,7 +17,6 @@ from procrastinate.contrib.django import app
 from coop.accounts.models import User
 from coop.catalog import builtins
 from coop.catalog.models import Action
-from coop.catalog.org_settings import org_settings
 from coop.core.enums import DecisionSource
 from coop.core.items import ItemRef
 from coop.enforcement import bulk
@@ -26,6 +25,7 @@ from coop.enforcement.services import ActionError
 from coop.integrations.partial_items import fetch_items
 from coop.queueing import in_transaction
 from coop.review.audit import record_manual_actions
+from coop.review.investigation import partial_items_configured
 from coop.review.visibility import may_see_child_safety
 
 TASK = "coop.bulk_action"
@@ -65,7 +65,7 @@ def prepare(
             )
     checked = bulk.check_actions(item_type_id, requests)
     fetched, fetch_error = 0, ""
-    if org_settings()["partialItems"]["endpoint"]:
+    if partial_items_configured():
         known = bulk.latest_submissions(item_type_id, parsed.ids)
         missing = [ItemRef(i, item_type_id) for i in parsed.ids if i not in known]
         if missing:

@@ -111,6 +111,7 @@ def types_storing(item_id: str) -> list[str]:
 
 
 def partial_items_configured() -> bool:
+    """Whether Coop can ask the platform for items it does not store."""
     return bool(org_settings()["partialItems"]["endpoint"])
 
 
@@ -133,7 +134,9 @@ def investigate(
         else:
             fetch_error = answer.errors.get(ref) or answer.error or ""
     item = item_view(ref, latest, item_types) if latest is not None else None
-    history = Paginator(_redacted(history_of(ref), item_types), HISTORY_PAGE).get_page(history_page)
+    history = Paginator(_RedactedSequence(history_of(ref), item_types), HISTORY_PAGE).get_page(
+        history_page
+    )
     author_ref = _author_ref(ref, latest, item_types)
     return Investigation(
         ref=ref,
@@ -169,13 +172,9 @@ def by_ip(ip_address: str, page: int | str | None = 1) -> tuple[Page, dict[str, 
     return Paginator(rows, IP_PAGE).get_page(page), item_types
 
 
-def _redacted(subs: Any, item_types: dict[str, ItemType]) -> list[ItemSubmission] | Any:
-    """A lazy sequence of display copies, so the paginator reads one page only."""
-    return _RedactedSequence(subs, item_types)
-
-
 class _RedactedSequence:
-    """A queryset seen through `redacted` (count and slices are the queryset's)."""
+    """A queryset seen through `redacted`, lazily: the paginator counts and slices the
+    queryset, so only the page shown is read."""
 
     def __init__(self, queryset: Any, item_types: dict[str, ItemType]):
         self.queryset, self.item_types = queryset, item_types
@@ -229,7 +228,7 @@ def _author(
             .order_by("-created_at")[:STRIKES]
         ),
         actions=_actions(user, ref),
-        items=Paginator(_redacted(items, item_types), AUTHOR_ITEMS_PAGE).get_page(page),
+        items=Paginator(_RedactedSequence(items, item_types), AUTHOR_ITEMS_PAGE).get_page(page),
     )
 
 
