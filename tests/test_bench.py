@@ -30,3 +30,17 @@ def test_scenario_runs_and_reports_its_metrics(scenario, tmp_path):
     if scenario == "ingest":
         assert result["metrics"]["errors"] == 0
         assert result["metrics"]["items_per_s"] > 0
+
+
+def test_bulk_scenario_delivers_every_webhook_once(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "coop", "bench", "bulk", "--size", "200", "--json"],
+        env={**os.environ, "COOP_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads(done.stdout)["metrics"]
+    assert (metrics["ids"], metrics["lost"], metrics["duplicated"]) == (200, 0, 0)

@@ -281,6 +281,16 @@ URL_REQUIRES: dict[str, str | None] = {
     "rule-spot-test-draft": "MUTATE_NON_LIVE_RULES",
     "rule-archive": "MUTATE_NON_LIVE_RULES",
     "rule-delete": "MUTATE_NON_LIVE_RULES",
+    # review.md and accounts.md: Investigation is VIEW_INVESTIGATION; taking an action from it
+    # and Bulk Actions are MANUALLY_ACTION_CONTENT. The Strikes page shows aggregate
+    # enforcement statistics: VIEW_INSIGHTS, as the dashboards.
+    "investigation": "VIEW_INVESTIGATION",
+    "investigation-action": "MANUALLY_ACTION_CONTENT",
+    "bulk-actions": "MANUALLY_ACTION_CONTENT",
+    "bulk-action": "MANUALLY_ACTION_CONTENT",
+    "bulk-action-start": "MANUALLY_ACTION_CONTENT",
+    "bulk-action-csv": "MANUALLY_ACTION_CONTENT",
+    "strikes": "VIEW_INSIGHTS",
 }
 
 

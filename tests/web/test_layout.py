@@ -41,6 +41,9 @@ def test_navigation_is_gated_by_permission(client, make_user):
         "Overview",
         "Review Console",
         "Recent Decisions",
+        "Investigation",
+        "Bulk Actions",
+        "Strikes",
         "Rules",
         "Banks",
         "Policies",
@@ -62,13 +65,17 @@ def test_navigation_links_only_pages_that_exist(make_user):
     labels = [item.label for item in NAVIGATION]
     assert labels == [
         "Overview", "Review Console", "Recent Decisions", "Investigation", "Bulk Actions",
-        "Rules", "Banks", "Policies", "Routing", "NCMEC", "Deliveries", "Settings", "Account",
+        "Strikes", "Rules", "Banks", "Policies", "Routing", "NCMEC", "Deliveries", "Settings",
+        "Account",
     ]  # fmt: skip
     links = navigation_for(make_user("Admin"), "/settings/api-keys")
     assert [(link.label, link.url, link.active) for link in links] == [
         ("Overview", "/", False),
         ("Review Console", "/queues", False),
         ("Recent Decisions", "/decisions", False),
+        ("Investigation", "/investigation", False),
+        ("Bulk Actions", "/bulk-actions", False),
+        ("Strikes", "/strikes", False),
         ("Rules", "/rules", False),
         ("Banks", "/banks", False),
         ("Policies", "/policies", False),

@@ -141,3 +141,87 @@ class StrikeRecord(models.Model):
         indexes = [
             models.Index(fields=["user_type_id", "user_id", "expires_at"], name="strike_user"),
         ]
+
+
+class BulkJobStatus(models.TextChoices):
+    DRAFT = "DRAFT"  # counted, shown for confirmation, nothing run
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+
+
+class BulkItemResult(models.TextChoices):
+    PENDING = "PENDING"
+    EXECUTED = "EXECUTED"
+    UNKNOWN = "UNKNOWN", "Unknown item"
+    REFUSED = "REFUSED"
+
+
+class BulkActionJob(models.Model):
+    """One bulk action (review.md, Bulk actions): the ids pasted, the actions chosen, and,
+    once confirmed, its background run. `requests` holds the actions as chosen:
+    `[{"actionId", "policyIds", "parameters"}]`, validated before the draft was saved."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item_type_id = models.CharField(max_length=64)
+    requests = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=BulkJobStatus.choices, default=BulkJobStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_email = models.EmailField(blank=True)
+    # The confirmation counts (what the person saw before confirming).
+    given_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    unknown_count = models.PositiveIntegerField(default=0)
+    other_type_count = models.PositiveIntegerField(default=0)
+    fetched_count = models.PositiveIntegerField(default=0)
+    fetch_error = models.TextField(blank=True)
+    # Progress, committed with each chunk.
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"bulk {self.id} ({self.status}, {self.processed}/{self.total})"
+
+    @property
+    def known_count(self) -> int:
+        """The distinct ids Coop stores: those the actions run on."""
+        return self.total - self.unknown_count
+
+
+class BulkActionItem(models.Model):
+    """One id of a bulk action and what happened to it."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(BulkActionJob, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()  # order in the pasted list
+    item_id = models.CharField(max_length=255)
+    # The item's latest submission when the draft was made (None: not stored locally).
+    submission_id = models.BigIntegerField(null=True, blank=True)
+    result = models.CharField(
+        max_length=8, choices=BulkItemResult.choices, default=BulkItemResult.PENDING
+    )
+    reason = models.TextField(blank=True)
+    execution_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "item_id"], name="bulk_item_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["job", "position"],
+                name="bulk_item_pending",
+                condition=models.Q(result="PENDING"),
+            ),
+        ]

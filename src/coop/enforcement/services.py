@@ -157,6 +157,14 @@ def _prepare(
     index: int,
     submissions: dict[int, tuple[str | None, str | None]],
 ) -> _Prepared:
+    action, item_type, parameters = _checked(request, catalog, index)
+    submission_id, user = _submission_and_user(request, item_type, submissions)
+    return _Prepared(request, action, item_type, parameters, user, submission_id)
+
+
+def _checked(
+    request: ActionRequest, catalog: _Catalog, index: int
+) -> tuple[Action, ItemType, dict[str, Any]]:
     action = catalog.actions.get(request.action_id)
     if action is None:
         raise ActionError(
@@ -183,9 +191,16 @@ def _prepare(
             raise ActionError(
                 "Unknown policy", f"No policy has the id {policy_id!r}.", f"/policyIds/{i}", index
             )
-    parameters = validate_parameters(action, request.parameters, index)
-    submission_id, user = _submission_and_user(request, item_type, submissions)
-    return _Prepared(request, action, item_type, parameters, user, submission_id)
+    return action, item_type, validate_parameters(action, request.parameters, index)
+
+
+def check_requests(requests: Sequence[ActionRequest]) -> list[dict[str, Any]]:
+    """What `execute_actions` checks before writing anything (action, item type, policies,
+    parameters), without executing: each request's parameters with defaults filled in.
+    Raises ActionError for the first request that cannot run (bulk actions ask this before
+    their confirmation step)."""
+    catalog = _Catalog.load(requests)
+    return [_checked(request, catalog, i)[2] for i, request in enumerate(requests)]
 
 
 def validate_parameters(action: Action, given: dict[str, Any], index: int = 0) -> dict[str, Any]:

@@ -112,3 +112,31 @@ def add_strike(
     crossed = [t for t in strike_settings["thresholds"] if before < t["score"] <= after]
     highest = max(crossed, key=lambda t: t["score"]) if crossed else None
     return StrikeOutcome(before, after, highest)
+
+
+TOP_BUCKET = 20  # totals from this one up are counted together
+
+
+def total_distribution() -> list[tuple[int, int]]:
+    """(current total, users with it) over every user with unexpired strikes, totals of
+    TOP_BUCKET and more counted as TOP_BUCKET: at most TOP_BUCKET rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT LEAST(total, %s), count(*) FROM ("
+            " SELECT SUM(weight) AS total FROM enforcement_strikerecord"
+            " WHERE expires_at > %s GROUP BY user_type_id, user_id) t"
+            " GROUP BY 1 ORDER BY 1",
+            [TOP_BUCKET, timezone.now()],
+        )
+        return [(int(total), count) for total, count in cursor.fetchall()]
+
+
+def highest_totals(limit: int = 20) -> list[tuple[ItemRef, int]]:
+    """The users with the highest current totals."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_type_id, user_id, SUM(weight) AS total FROM enforcement_strikerecord"
+            " WHERE expires_at > %s GROUP BY 1, 2 ORDER BY total DESC, 1, 2 LIMIT %s",
+            [timezone.now(), limit],
+        )
+        return [(ItemRef(uid, tid), int(total)) for tid, uid, total in cursor.fetchall()]

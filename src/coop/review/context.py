@@ -148,9 +148,9 @@ def job_context(job: Job, user: User, reports_page: int | str | None = 1) -> Job
     latest = latest_for_each({ref} | {_ref(a) for a in appeals})
     type_ids = {job.item_type_id} | {r.item_type_id for r in latest.values()}
     item_types = ItemType.objects.in_bulk(type_ids)
-    item = _view(ref, latest.get(ref), item_types)
+    item = item_view(ref, latest.get(ref), item_types)
     author = _author(job, item, item_types, user)
-    thread = _thread(item, latest.get(ref), reports, item_types)
+    thread = thread_around(item, latest.get(ref), reports, item_types)
     policy_ids = list(
         dict.fromkeys(
             [*job.policy_ids, *_report_policies(job)]
@@ -232,7 +232,11 @@ def _ref(obj: Any) -> ItemRef:
     return ItemRef(obj.item_id, obj.item_type_id)
 
 
-def _view(ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]) -> ItemView:
+def item_view(
+    ref: ItemRef, sub: ItemSubmission | None, item_types: dict[str, ItemType]
+) -> ItemView:
+    """The item as reviewers see it: `sub`'s data without hidden fields (job page,
+    investigation)."""
     item_type = item_types.get(ref.item_type_id)
     data = sub.data if sub is not None and isinstance(sub.data, dict) else {}
     data = visible_data(data, item_type)  # never shown to reviewers, not even as unnamed data
@@ -264,7 +268,7 @@ def _author(
         sub = latest_for_each({ref}).get(ref)
         if ref.item_type_id not in item_types:
             item_types.update(ItemType.objects.in_bulk([ref.item_type_id]))
-        user_view = _view(ref, sub, item_types) if sub is not None else None
+        user_view = item_view(ref, sub, item_types) if sub is not None else None
     return AuthorView(
         ref=ref,
         item=user_view,
@@ -298,7 +302,7 @@ def _sort_key(sub: ItemSubmission, item_types: dict[str, ItemType]) -> tuple[dat
     return sub.submitted_at, sub.pk
 
 
-def _thread(
+def thread_around(
     item: ItemView,
     sub: ItemSubmission | None,
     reports: list[Report],
@@ -409,7 +413,7 @@ def _appeal(
     policies = Policy.objects.in_bulk(appeal.violating_policies)
     return AppealView(
         appeal=appeal,
-        actioned_item=_view(ref, latest.get(ref), item_types),
+        actioned_item=item_view(ref, latest.get(ref), item_types),
         actions_taken=[actions.get(a, a) for a in appeal.actions_taken],
         violating_policies=[policies.get(p, p) for p in appeal.violating_policies],
         reason=appeal.reason,

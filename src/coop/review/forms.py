@@ -158,8 +158,9 @@ class DecisionForm:
         return f"{group}param-{action_id}-{name}"
 
     # Rendering.
-    def rows(self) -> list[dict[str, Any]]:
-        return self._rows(self.actions, ITEM, shortcuts=True)
+    def rows(self, shortcuts: bool = True) -> list[dict[str, Any]]:
+        """The item's actions; `shortcuts`: numbered 1-9 (the job page's keyboard keys)."""
+        return self._rows(self.actions, ITEM, shortcuts=shortcuts)
 
     def related_rows(self) -> list[dict[str, Any]]:
         return self._rows(self.related_actions, RELATED, shortcuts=False)

@@ -66,7 +66,10 @@ class RuleExecution(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["rule_id", "-created_at"], name="rule_exec_rule"),
-            models.Index(fields=["item_type_id", "item_id"], name="rule_exec_item"),
+            # Investigation: one item's executions, newest first.
+            models.Index(
+                fields=["item_type_id", "item_id", "-created_at"], name="rule_exec_item_time"
+            ),
             # The rule page's latest passing samples: one short range scan however rarely
             # the rule passes.
             models.Index(

@@ -53,6 +53,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Recent Decisions", "decisions"),
     NavItem("Investigation", "investigation"),
     NavItem("Bulk Actions", "bulk-actions"),
+    NavItem("Strikes", "strikes"),
     NavItem("Rules", "rules"),
     NavItem("Banks", "banks"),
     NavItem("Policies", "policies"),

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import banks, claim, hash, ingest, memory, pipeline, text
+from coop.bench import banks, bulk, claim, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -15,7 +15,9 @@ SCENARIOS = {
     "claim": claim.run,
     "memory": memory.run,
     "banks": banks.run,
+    "bulk": bulk.run,
 }
+SIZED = {"bulk"}  # scenarios that take --size
 
 
 class Command(BaseCommand):
@@ -25,9 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("scenario", choices=sorted(SCENARIOS))
         parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
         parser.add_argument("--seconds", type=float, default=20.0, help="Measured duration.")
+        parser.add_argument("--size", type=int, help="Scale of sized scenarios (bulk: ids).")
 
-    def handle(self, *args, scenario: str, json: bool, seconds: float, **options):
-        result = SCENARIOS[scenario](seconds=seconds)
+    def handle(self, *args, scenario: str, json: bool, seconds: float, size: int | None, **options):
+        if size is not None and scenario not in SIZED:
+            raise CommandError(f"--size applies to {', '.join(sorted(SIZED))} only")
+        sized = {"size": size} if size is not None else {}
+        result = SCENARIOS[scenario](seconds=seconds, **sized)
         if json:
             self.stdout.write(_dumps(result.as_dict()))
             return
