@@ -1,0 +1,165 @@
+"""Retroaction (rules.md): a LIVE rule's actions over stored submissions, through the normal
+execution path, idempotent per submission, rule version and action."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from coop.config.services import save_object
+from coop.core.enums import DecisionSource
+from coop.enforcement.models import ActionExecution, Delivery, ExecutionSource
+from coop.review.audit import DecisionFilters, recent_decisions
+from coop.review.models import Job
+from coop.rules.models import Rule, RuleRun, RunKind, RunStatus
+from coop.rules.run_tasks import start_run, work_rule_run
+from coop.rules.runs import RunRefused
+from coop.rules.tasks import evaluate_submissions
+from factories import user
+from rules.runs_helpers import WEEK, config, pending_steps, run_steps, store
+from rules.test_engine import apply
+
+pytestmark = pytest.mark.django_db
+
+
+def retroaction(rule: Rule, size: int = 1000, actor=None) -> RuleRun:
+    now = timezone.now()
+    return start_run(RunKind.RETROACTION, rule, start=now - WEEK, end=now, size=size, user=actor)
+
+
+@pytest.fixture
+def live(db) -> Rule:
+    apply(config("LIVE"))
+    return Rule.objects.get(pk="scam")
+
+
+@override_settings(COOP_RETROACTION_CHUNK=4)
+def test_retroaction_runs_the_actions_of_passing_submissions_once(live):
+    manager = user("rm@example.com", "Rules Manager")
+    ids = store(12)  # 0, 3, 6, 9 match
+    run = retroaction(live, actor=manager)
+    run_steps()
+    run.refresh_from_db()
+    assert (run.status, run.evaluated, run.passed) == (RunStatus.COMPLETE, 12, 4)
+    assert (run.actions_executed, run.actions_repeated) == (8, 0)
+    executions = ActionExecution.objects.order_by("item_id", "action_id")
+    assert {e.source for e in executions} == {ExecutionSource.RETROACTION}
+    assert [(e.item_id, e.action_id) for e in executions] == [
+        (f"post-{i}", action) for i in (0, 3, 6, 9) for action in ("delete", "label")
+    ]
+    first = executions[0]
+    assert first.rules == [{"id": "scam", "version": live.version, "name": "Scam detector"}]
+    assert first.policy_ids == ["scams"]
+    assert first.submission_id == ids[0]
+    assert Delivery.objects.count() == 8  # through the webhook outbox, as a rule's own
+
+    decisions = recent_decisions(DecisionFilters(sources=[DecisionSource.RETROACTION]))
+    assert sorted(d.item_id for d in decisions) == ["post-0", "post-3", "post-6", "post-9"]
+    assert {d.reviewer_email for d in decisions} == {"rm@example.com"}
+    assert all(f"Retroaction #{run.pk}" in d.reason for d in decisions)
+
+    # The same retroaction again: every (submission, version, action) was executed already.
+    again = retroaction(live)
+    run_steps()
+    again.refresh_from_db()
+    assert (again.passed, again.actions_executed, again.actions_repeated) == (4, 0, 8)
+    assert ActionExecution.objects.count() == 8
+    assert Delivery.objects.count() == 8
+
+
+def test_what_the_rule_already_did_live_is_not_done_again(live):
+    (sid,) = store(1)
+    evaluate_submissions(submission_ids=[sid])  # the LIVE rule fired when it came in
+    assert ActionExecution.objects.count() == 2
+    run = retroaction(live)
+    run_steps()
+    run.refresh_from_db()
+    assert (run.actions_executed, run.actions_repeated) == (0, 2)
+    assert ActionExecution.objects.count() == 2
+
+
+def test_only_live_rules_can_be_retroacted(db):
+    apply(config("BACKGROUND"))
+    rule = Rule.objects.get(pk="scam")
+    with pytest.raises(RunRefused) as refused:
+        retroaction(rule)
+    assert "LIVE rules only" in refused.value.message
+    assert not RuleRun.objects.exists()
+    assert not pending_steps()
+
+
+def test_an_edited_definition_cannot_be_retroacted(live):
+    now = timezone.now()
+    with pytest.raises(RunRefused):
+        start_run(
+            RunKind.RETROACTION,
+            live,
+            start=now - WEEK,
+            end=now,
+            size=10,
+            user=None,
+            definition={"condition": {}},
+        )
+
+
+@override_settings(COOP_RETROACTION_CHUNK=3)
+def test_a_rule_changed_mid_run_stops_the_retroaction(live):
+    store(9)
+    run = retroaction(live)
+    work_rule_run(run_id=run.pk, step=0)
+    work_rule_run(run_id=run.pk, step=1)  # 0..2: post-0 acted on
+    data = Rule.objects.get(pk="scam")
+    assert save_object(
+        "rules",
+        {
+            "id": "scam",
+            "name": data.name,
+            "status": "BACKGROUND",
+            "itemTypes": ["post"],
+            "condition": data.condition,
+        },
+    ).ok
+    run_steps()
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELED
+    assert "the rule changed" in run.error
+    assert run.evaluated == 3
+    assert ActionExecution.objects.count() == 2
+
+
+@override_settings(COOP_RETROACTION_MAX_SUBMISSIONS=5)
+def test_retroaction_is_capped(live):
+    store(30, every=1)
+    run = retroaction(live, size=1000)
+    run_steps()
+    run.refresh_from_db()
+    assert (run.requested, run.evaluated, run.passed) == (5, 5, 5)
+    assert ActionExecution.objects.count() == 10
+
+
+def test_built_in_manual_review_runs_as_in_evaluation(db):
+    text = config("LIVE").replace("actions: [delete, label]", "actions: [coop.manual-review]")
+    apply(text)
+    store(3)
+    run = retroaction(Rule.objects.get(pk="scam"))
+    run_steps()
+    run.refresh_from_db()
+    assert run.actions_executed == 1
+    job = Job.objects.get()
+    assert (job.item_id, job.source) == ("post-0", "RULE")
+
+
+def test_an_action_that_can_no_longer_run_fails_the_run_and_leaves_nothing(live):
+    store(3)
+    run = retroaction(live)
+    work_rule_run(run_id=run.pk, step=0)
+    RuleRun.objects.filter(pk=run.pk).update(
+        definition={**run.definition, "actions": [{"id": "gone", "parameters": {}}]}
+    )
+    run_steps()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Unknown action" in run.error
+    assert run.evaluated == 0
+    assert not ActionExecution.objects.exists()
