@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import claim, hash, ingest, memory, pipeline, text
+from coop.bench import backtest, claim, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -14,6 +14,7 @@ SCENARIOS = {
     "e2e": pipeline.run_e2e,
     "claim": claim.run,
     "memory": memory.run,
+    "backtest": backtest.run,
 }
 
 
@@ -24,9 +25,16 @@ class Command(BaseCommand):
         parser.add_argument("scenario", choices=sorted(SCENARIOS))
         parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
         parser.add_argument("--seconds", type=float, default=20.0, help="Measured duration.")
+        parser.add_argument(
+            "--submissions",
+            type=int,
+            default=1_000_000,
+            help="Stored submissions the backtest scenario evaluates.",
+        )
 
-    def handle(self, *args, scenario: str, json: bool, seconds: float, **options):
-        result = SCENARIOS[scenario](seconds=seconds)
+    def handle(self, *args, scenario: str, json: bool, seconds: float, submissions: int, **options):
+        sized = {"submissions": submissions} if scenario == "backtest" else {}
+        result = SCENARIOS[scenario](seconds=seconds, **sized)
         if json:
             self.stdout.write(_dumps(result.as_dict()))
             return
