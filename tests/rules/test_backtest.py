@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from coop.enforcement.models import ActionExecution, Delivery
 from coop.rules.models import Rule, RuleExecution, RuleRun, RunKind, RunStatus
 from coop.rules.run_tasks import start_run, work_rule_run
 from coop.rules.runs import SAMPLE_LIMIT, RunRefused, cancel_run
+from factories import user
 from rules.runs_helpers import WEEK, config, pending_steps, run_steps, store
 from rules.test_engine import apply
 
@@ -153,3 +156,126 @@ def test_a_window_that_ends_before_it_starts_is_refused(rule):
     assert refused.value.field == "end"
     assert not RuleRun.objects.exists()
     assert not pending_steps()
+
+
+# The console pages ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def analyst(client, rule):
+    """accounts.md: an Analyst has RUN_BACKTEST but not RUN_RETROACTION."""
+    client.force_login(user("analyst@example.com", "Analyst"))
+    return client
+
+
+def moment(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+def test_an_analyst_starts_a_backtest_and_follows_it_to_its_result(analyst, rule):
+    store(9)
+    now = timezone.now()
+    page = analyst.get(reverse("rule-backtest", args=["scam"]))
+    assert page.status_code == 200
+    assert b"Start backtest" in page.content
+    response = analyst.post(
+        reverse("rule-backtest", args=["scam"]),
+        {"start": moment(now - WEEK), "end": moment(now + timedelta(minutes=1)), "size": "100"},
+    )
+    run = RuleRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("backtest", args=[run.pk])
+    assert run.creator.email == "analyst@example.com"
+    assert run.rule_version == rule.version
+    waiting = analyst.get(response["Location"])
+    assert b'hx-trigger="every 1s"' in waiting.content  # polls while it runs
+    assert b"Cancel backtest" in waiting.content
+    run_steps()
+    fragment = analyst.get(response["Location"], headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert "hx-trigger" not in html  # finished: polling stops
+    assert 'value="100"' in html  # the progress bar is full
+    assert "9 of 9 submissions evaluated" in html
+    assert "33.33%" in html
+    assert "post/post-3" in html
+    assert "scam offer 3" in html  # the matched value in the condition tree
+    assert "<html" not in html  # a fragment, not a page
+    past = analyst.get(reverse("rule-backtest", args=["scam"])).content.decode()
+    assert f"#{run.pk}" in past
+
+
+def test_a_definition_posted_from_the_rule_form_is_checked_and_carried(analyst, rule):
+    url = reverse("rule-backtest", args=["scam"])
+    bad = {"name": "Scam", "itemTypes": ["post"], "condition": {"all": [{"input": "NOPE"}]}}
+    page = analyst.post(url, {"definition": json.dumps(bad)})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "The edited rule is not valid." in html
+    assert "condition" in html
+    not_json = analyst.post(url, {"definition": "{oops"}).content.decode()
+    assert "The rule definition is not JSON" in not_json
+    good = {
+        "name": "Scam",
+        "itemTypes": ["post"],
+        "condition": {
+            "all": [
+                {
+                    "input": {"field": "text"},
+                    "signal": "TEXT_MATCHING_CONTAINS_TEXT",
+                    "values": ["hello"],
+                }
+            ]
+        },
+    }
+    carried = analyst.post(url, {"definition": json.dumps(good)}).content.decode()
+    assert "as edited" in carried
+    assert not RuleRun.objects.exists()  # the user picks the window first
+    now = timezone.now()
+    started = analyst.post(
+        url,
+        {
+            "start": moment(now - WEEK),
+            "end": moment(now + timedelta(minutes=1)),
+            "size": "10",
+            "definition": json.dumps(good),
+        },
+    )
+    assert started.status_code == 302
+    run = RuleRun.objects.get()
+    assert run.rule_version is None
+    assert run.definition["condition"]["all"][0]["values"] == ["hello"]
+
+
+def test_bad_form_input_is_refused_with_the_field_marked(analyst, rule):
+    url = reverse("rule-backtest", args=["scam"])
+    now = timezone.now()
+    response = analyst.post(url, {"start": moment(now), "end": moment(now - WEEK), "size": "0"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The window must end after it starts." in html
+    assert "greater than or equal to 1" in html
+    huge = analyst.post(url, {"start": moment(now - WEEK), "end": moment(now), "size": "10000000"})
+    assert huge.status_code == 400
+    assert "less than or equal to 100000" in huge.content.decode()
+    assert not RuleRun.objects.exists()
+
+
+def test_cancel_from_the_page(analyst, rule):
+    run = backtest(rule)
+    response = analyst.post(reverse("backtest-cancel", args=[run.pk]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.cancel_requested
+    assert b"Canceling" in analyst.get(reverse("backtest", args=[run.pk])).content
+    run_steps()
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELED
+
+
+def test_an_analyst_cannot_open_retroactions(analyst, rule):
+    run = backtest(rule)
+    assert analyst.get(reverse("rule-retroaction", args=["scam"])).status_code == 403
+    assert analyst.get(reverse("retroaction", args=[run.pk])).status_code == 403
+    # A backtest is not reachable under a retroaction's address either.
+    analyst.force_login(user("admin@example.com", "Admin"))
+    assert analyst.get(reverse("retroaction", args=[run.pk])).status_code == 404

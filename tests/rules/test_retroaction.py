@@ -3,8 +3,11 @@ execution path, idempotent per submission, rule version and action."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from coop.config.services import save_object
@@ -163,3 +166,53 @@ def test_an_action_that_can_no_longer_run_fails_the_run_and_leaves_nothing(live)
     assert "Unknown action" in run.error
     assert run.evaluated == 0
     assert not ActionExecution.objects.exists()
+
+
+# The console pages ------------------------------------------------------------------------
+
+
+def moment(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def manager(client):
+    """accounts.md: a Rules Manager has RUN_RETROACTION."""
+    client.force_login(user("rm@example.com", "Rules Manager"))
+    return client
+
+
+def test_retroaction_is_confirmed_with_the_count_then_runs(manager, live):
+    store(12)
+    url = reverse("rule-retroaction", args=["scam"])
+    assert b"Count submissions" in manager.get(url).content
+    now = timezone.now()
+    form = {"start": moment(now - WEEK), "end": moment(now + timedelta(minutes=1)), "size": "5"}
+    confirm = manager.post(url, form)
+    assert confirm.status_code == 200
+    html = confirm.content.decode()
+    assert "5 submissions will be evaluated" in html
+    assert "12 of post" in html  # found in the window
+    assert "the most allowed 10,000" in html
+    assert not RuleRun.objects.exists()  # nothing runs before the confirmation
+    started = manager.post(url, {**form, "confirm": "yes"})
+    run = RuleRun.objects.get()
+    assert started["Location"] == reverse("retroaction", args=[run.pk])
+    assert run.kind == RunKind.RETROACTION
+    assert run.requested == 5
+    run_steps()
+    page = manager.get(started["Location"]).content.decode()
+    assert "Actions executed" in page
+    assert "5 of 5 submissions evaluated" in page
+
+
+def test_the_server_refuses_retroaction_of_a_rule_that_is_not_live(manager):
+    apply(config("DRAFT"))
+    url = reverse("rule-retroaction", args=["scam"])
+    assert b"LIVE rules only" in manager.get(url).content
+    now = timezone.now()
+    form = {"start": moment(now - WEEK), "end": moment(now), "size": "5", "confirm": "yes"}
+    response = manager.post(url, form)
+    assert response.status_code == 400
+    assert b"LIVE rules only" in response.content
+    assert not RuleRun.objects.exists()

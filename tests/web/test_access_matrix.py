@@ -261,6 +261,13 @@ URL_REQUIRES: dict[str, str | None] = {
     "bank-exchange-refresh": "MUTATE_NON_LIVE_RULES",
     "banks-hma-test": "MUTATE_NON_LIVE_RULES",
     "bank-hma-removal-retry": "MUTATE_NON_LIVE_RULES",
+    # rules.md and accounts.md: backtests need RUN_BACKTEST, retroactions RUN_RETROACTION.
+    "rule-backtest": "RUN_BACKTEST",
+    "backtest": "RUN_BACKTEST",
+    "backtest-cancel": "RUN_BACKTEST",
+    "rule-retroaction": "RUN_RETROACTION",
+    "retroaction": "RUN_RETROACTION",
+    "retroaction-cancel": "RUN_RETROACTION",
 }
 
 

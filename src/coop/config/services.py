@@ -61,6 +61,23 @@ def save_object(
     return SaveResult(_relative(plan.errors, prefix), plan.changes[0] if plan.changes else None)
 
 
+def check_object(
+    kind: str, data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[ConfigError]]:
+    """Validate one listed object exactly as `save_object` would, writing nothing (the file's
+    `--dry-run`): its canonical form, or the errors with paths relative to the object."""
+    if kind not in BY_KEY or BY_KEY[kind].singleton or kind in ROUTING_KINDS:
+        raise ValueError(f"{kind!r} is not a list of independent objects")
+    prefix = f"{kind}[0]"
+    document, errors = parse_document({kind: [data]})
+    if errors:
+        return None, _relative(errors, prefix)
+    plan = apply_document(document, dry_run=True)
+    if plan.errors:
+        return None, _relative(plan.errors, prefix)
+    return next(iter(document.objects[kind].values())), []
+
+
 def save_settings(block: str, value: dict[str, Any], *, user: User | None = None) -> SaveResult:
     """Replace one block of `settings` (a console settings page), saving the others back as
     they are. The read happens under the configuration lock, so two pages saved at once never
@@ -117,6 +134,7 @@ def _relative(errors: list[ConfigError], prefix: str) -> list[ConfigError]:
 
 __all__ = [
     "SaveResult",
+    "check_object",
     "delete_object",
     "reorder_routing_rules",
     "save_object",

@@ -177,6 +177,12 @@ class RuleRun(models.Model):
     def pass_rate(self) -> float | None:
         return self.passed / self.evaluated if self.evaluated else None
 
+    @property
+    def pass_rate_text(self) -> str:
+        """The pass rate as shown: "3.25%", or a dash before anything was evaluated."""
+        rate = self.pass_rate
+        return "—" if rate is None else f"{rate * 100:.2f}%"
+
 
 class RuleRunSample(models.Model):
     """A passing submission of a run with its condition tree result (the first few kept)."""
