@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
 from coop.ingest.models import ItemSubmission
 from coop.rules.run_tasks import work_rule_run
+from processes import database_url_for_tests
 
 CONFIG = """
 itemTypes:
@@ -97,3 +102,54 @@ def run_steps(limit: int = 1000) -> int:
         args = row[0] if isinstance(row[0], dict) else json.loads(row[0])
         work_rule_run(**args)
     raise AssertionError("the run did not finish")
+
+
+@contextlib.contextmanager
+def held_sample(run_id: int, submission_id: int) -> Iterator[None]:
+    """An uncommitted sample row of (run, submission) in another session: the worker's step
+    that keeps the same sample waits on it in the middle of its transaction, after it has
+    evaluated (and, in a retroaction, executed) its chunk. Rolled back on exit."""
+    holder = psycopg.connect(database_url_for_tests())
+    holder.execute(
+        "INSERT INTO rules_rulerunsample (run_id, submission_id, item_id, item_type_id,"
+        " submitted_at, result) VALUES (%s, %s, 'held', 'post', now(), '{}')",
+        (run_id, submission_id),
+    )
+    try:
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def someone_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def wait_for_dead_sessions(seconds: float = 10) -> None:
+    """The killed worker's server sessions end once they notice; wait, to leave a clean DB."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
+
+
+def step_job_status() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = 'coop.work_rule_run'"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,18 @@ from coop.rules.models import Rule, RuleExecution, RuleRun, RunKind, RunStatus
 from coop.rules.run_tasks import start_run, work_rule_run
 from coop.rules.runs import SAMPLE_LIMIT, RunRefused, cancel_run
 from factories import user
-from rules.runs_helpers import WEEK, config, pending_steps, run_steps, store
+from processes import FAST_RECOVERY, start_worker, stop, wait_until
+from rules.runs_helpers import (
+    WEEK,
+    config,
+    held_sample,
+    pending_steps,
+    run_steps,
+    someone_waits_on_a_lock,
+    step_job_status,
+    store,
+    wait_for_dead_sessions,
+)
 from rules.test_engine import apply
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +291,49 @@ def test_an_analyst_cannot_open_retroactions(analyst, rule):
     # A backtest is not reachable under a retroaction's address either.
     analyst.force_login(user("admin@example.com", "Admin"))
     assert analyst.get(reverse("retroaction", args=[run.pk])).status_code == 404
+
+
+# A worker killed mid-step -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_backtest_is_resumed_by_another_and_counts_nothing_twice():
+    apply(config("DRAFT"))
+    rule = Rule.objects.get(pk="scam")
+    ids = store(100)  # 34 pass: 0, 3, ..., 99
+    run = backtest(rule)
+    env = {"COOP_BACKTEST_CHUNK": "10", "COOP_FETCH_ALLOW_PRIVATE": "1"}
+    worker = None
+    # Post 45 passes in the fifth chunk (40-49): the worker evaluates it, then waits to keep
+    # its sample, in the middle of the step's transaction; it is killed there.
+    with held_sample(run.pk, ids[45]):
+        worker = start_worker(**env)
+        try:
+            wait_until(someone_waits_on_a_lock, 60, "the worker never reached the fifth chunk")
+            run.refresh_from_db()
+            assert (run.step, run.evaluated, run.passed) == (5, 40, 14)
+            assert step_job_status() == "doing"
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    wait_for_dead_sessions()
+    run.refresh_from_db()
+    assert (run.evaluated, run.samples.count()) == (40, 14)  # nothing of the killed step
+    assert step_job_status() == "doing"  # stuck with its dead worker
+
+    # The survivor's housekeeping retries the dead worker's step; the run goes on from there.
+    survivor = start_worker(**env, **FAST_RECOVERY)
+    try:
+        wait_until(lambda: RuleRun.objects.get(pk=run.pk).finished, 60, "the run was not resumed")
+    finally:
+        stop(survivor)
+    run.refresh_from_db()
+    assert (run.status, run.evaluated, run.passed) == (RunStatus.COMPLETE, 100, 34)
+    assert sorted(run.samples.values_list("item_id", flat=True)) == sorted(
+        f"post-{i}" for i in range(0, 100, 3)
+    )
+    assert not ActionExecution.objects.exists()
+    assert not RuleExecution.objects.exists()

@@ -3,6 +3,9 @@ execution path, idempotent per submission, rule version and action."""
 
 from __future__ import annotations
 
+import json
+import signal
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from coop.accounts.services import active_signing_key
 from coop.config.services import save_object
 from coop.core.enums import DecisionSource
 from coop.enforcement.models import ActionExecution, Delivery, ExecutionSource
@@ -19,8 +23,19 @@ from coop.rules.models import Rule, RuleRun, RunKind, RunStatus
 from coop.rules.run_tasks import start_run, work_rule_run
 from coop.rules.runs import RunRefused
 from coop.rules.tasks import evaluate_submissions
+from enforcement.receiver import Receiver
 from factories import user
-from rules.runs_helpers import WEEK, config, pending_steps, run_steps, store
+from processes import FAST_RECOVERY, start_worker, stop, wait_until
+from rules.runs_helpers import (
+    WEEK,
+    config,
+    held_sample,
+    pending_steps,
+    run_steps,
+    someone_waits_on_a_lock,
+    store,
+    wait_for_dead_sessions,
+)
 from rules.test_engine import apply
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +231,57 @@ def test_the_server_refuses_retroaction_of_a_rule_that_is_not_live(manager):
     assert response.status_code == 400
     assert b"LIVE rules only" in response.content
     assert not RuleRun.objects.exists()
+
+
+# A worker killed mid-step -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_retroaction_is_resumed_and_no_action_runs_twice():
+    with Receiver(active_signing_key().public_pem) as receiver:
+        apply(config("LIVE", receiver=receiver.url))
+        rule = Rule.objects.get(pk="scam")
+        ids = store(30)  # 10 pass: 0, 3, ..., 27; two actions each
+        run = retroaction(rule, actor=user("rm@example.com", "Rules Manager"))
+        env = {"COOP_RETROACTION_CHUNK": "5", "COOP_FETCH_ALLOW_PRIVATE": "1"}
+        # Post 12 passes in the third chunk (10-14): the worker executes its two actions, then
+        # waits to keep its sample, inside the step's transaction; it is killed there.
+        with held_sample(run.pk, ids[12]):
+            worker = start_worker(**env)
+            try:
+                wait_until(someone_waits_on_a_lock, 60, "the worker never reached chunk 3")
+                run.refresh_from_db()
+                assert (run.step, run.evaluated, run.actions_executed) == (3, 10, 8)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(10)
+            finally:
+                if worker.poll() is None:
+                    worker.kill()
+        wait_for_dead_sessions()
+        # The killed step's executions and deliveries were rolled back with it.
+        assert ActionExecution.objects.count() == 8
+        assert not ActionExecution.objects.filter(item_id="post-12").exists()
+
+        survivor = start_worker(**env, **FAST_RECOVERY)
+        try:
+            wait_until(
+                lambda: RuleRun.objects.get(pk=run.pk).finished, 60, "the run was not resumed"
+            )
+            wait_until(lambda: len(receiver.requests) >= 20, 60, "webhooks were not all sent")
+        finally:
+            stop(survivor)
+    run.refresh_from_db()
+    assert (run.status, run.evaluated, run.passed) == (RunStatus.COMPLETE, 30, 10)
+    assert (run.actions_executed, run.actions_repeated) == (20, 0)
+    executed = list(ActionExecution.objects.values_list("item_id", "action_id"))
+    assert len(executed) == len(set(executed)) == 20
+    # Every action reached the platform once: one delivery per (action, item).
+    sent = Counter((r.path, json.loads(r.body)["item"]["id"]) for r in receiver.requests)
+    assert sorted(sent) == sorted(
+        (f"/{action}", f"post-{i}") for i in range(0, 30, 3) for action in ("delete", "label")
+    )
+    assert set(sent.values()) == {1}
+    assert all(r.signature_valid for r in receiver.requests)
+    decisions = recent_decisions(DecisionFilters(sources=[DecisionSource.RETROACTION]))
+    assert sorted(d.item_id for d in decisions) == sorted(f"post-{i}" for i in range(0, 30, 3))

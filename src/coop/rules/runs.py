@@ -280,6 +280,8 @@ def _evaluate_chunk(
     if run.kind == RunKind.RETROACTION and not _still_live(run):
         return
     passing = _evaluate(run, rule, batch, images)
+    if run.kind == RunKind.RETROACTION:
+        _act(run, passing)  # in the step's transaction: acted on if and only if counted
     keep = passing[: max(0, SAMPLE_LIMIT - run.passed)]
     RuleRunSample.objects.bulk_create(
         RuleRunSample(
@@ -293,8 +295,6 @@ def _evaluate_chunk(
         for s, result in keep
     )
     run.passed += len(passing)
-    if run.kind == RunKind.RETROACTION:
-        _act(run, passing)
     if batch:
         run.cursor = batch[-1].pk
     run.evaluated += len(batch)
