@@ -109,6 +109,10 @@ def _run_page(request: HttpRequest, kind: str, run_id: int) -> HttpResponse:
         "cancel": reverse(CANCEL[kind], args=[run.pk]),
         "start_page": PAGE[kind],
         "retroaction": kind == RunKind.RETROACTION,
+        # Its executions are in Recent Decisions, for those who may read them.
+        "decisions": f"{reverse('decisions')}?source=RETROACTION"
+        if kind == RunKind.RETROACTION and request.user.has_permission(Permission.VIEW_MRT_DATA)
+        else "",
     }
     if is_htmx(request):
         return render(request, "backtests/_progress.html", context)
