@@ -24,7 +24,7 @@ from coop.rules.run_tasks import start_run, work_rule_run
 from coop.rules.runs import RunRefused
 from coop.rules.tasks import evaluate_submissions
 from enforcement.receiver import Receiver
-from factories import user
+from factories import queue, user
 from processes import FAST_RECOVERY, start_worker, stop, wait_until
 from rules.runs_helpers import (
     WEEK,
@@ -285,3 +285,23 @@ def test_a_worker_killed_mid_retroaction_is_resumed_and_no_action_runs_twice():
     assert all(r.signature_valid for r in receiver.requests)
     decisions = recent_decisions(DecisionFilters(sources=[DecisionSource.RETROACTION]))
     assert sorted(d.item_id for d in decisions) == sorted(f"post-{i}" for i in range(0, 30, 3))
+
+
+def test_built_in_ncmec_runs_as_in_evaluation_and_a_refusal_is_counted(db):
+    apply(config("LIVE").replace("actions: [delete, label]", "actions: [coop.ncmec]"))
+    store(3)  # post-0 passes; its author is u-0
+    refused = retroaction(Rule.objects.get(pk="scam"))
+    run_steps()
+    refused.refresh_from_db()
+    assert (refused.actions_executed, refused.actions_refused) == (1, 1)
+    assert "No NCMEC queue is set" in ActionExecution.objects.get().refused_reason
+
+    ActionExecution.objects.all().delete()
+    queue("ncmec")
+    assert save_object("ncmec", {"defaultQueue": "ncmec"}).ok
+    run = retroaction(Rule.objects.get(pk="scam"))
+    run_steps()
+    run.refresh_from_db()
+    assert (run.actions_executed, run.actions_refused) == (1, 0)
+    job = Job.objects.get(kind="NCMEC")
+    assert (job.item_id, job.item_type_id, job.queue_id) == ("u-0", "user", "ncmec")
