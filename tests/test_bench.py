@@ -30,3 +30,20 @@ def test_scenario_runs_and_reports_its_metrics(scenario, tmp_path):
     if scenario == "ingest":
         assert result["metrics"]["errors"] == 0
         assert result["metrics"]["items_per_s"] > 0
+
+
+def test_backtest_scenario_runs_at_a_small_scale(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "coop", "bench", "backtest", "--submissions", "3000", "--json"],
+        env={**os.environ, "COOP_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["scenario"] == "backtest"
+    assert result["metrics"]["submissions"] == 3000
+    assert result["metrics"]["leaves"] == 20
+    assert result["metrics"]["passed"] > 0

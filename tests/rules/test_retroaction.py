@@ -305,3 +305,16 @@ def test_built_in_ncmec_runs_as_in_evaluation_and_a_refusal_is_counted(db):
     assert (run.actions_executed, run.actions_refused) == (1, 0)
     job = Job.objects.get(kind="NCMEC")
     assert (job.item_id, job.item_type_id, job.queue_id) == ("u-0", "user", "ncmec")
+
+
+def test_a_rule_changed_after_the_count_is_confirmed_again(manager, live):
+    store(3)
+    url = reverse("rule-retroaction", args=["scam"])
+    now = timezone.now()
+    form = {"start": moment(now - WEEK), "end": moment(now), "size": "5", "confirm": "yes"}
+    stale = manager.post(url, {**form, "version": str(live.version - 1)})
+    assert stale.status_code == 200
+    assert b"The rule changed since you counted" in stale.content
+    assert not RuleRun.objects.exists()
+    assert manager.post(url, {**form, "version": str(live.version)}).status_code == 302
+    assert RuleRun.objects.get().rule_version == live.version

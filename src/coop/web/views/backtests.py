@@ -50,7 +50,9 @@ def rule_retroaction(request: HttpRequest, rule_id: str) -> HttpResponse:
     if rule.status != "LIVE":
         form.add_error(None, "Retroaction runs LIVE rules only.")
         return _start_page(request, kind, rule, form, status=400)
-    if request.POST.get("confirm") != "yes":
+    # The confirmation names a rule version: a rule changed since is confirmed again.
+    changed = request.POST.get("version") not in (None, str(rule.version))
+    if request.POST.get("confirm") != "yes" or changed:
         data = form.cleaned_data
         found = window_count(rule.item_types, data["start"], data["end"])
         context = {
@@ -59,6 +61,7 @@ def rule_retroaction(request: HttpRequest, rule_id: str) -> HttpResponse:
             "found": found,
             "will_evaluate": min(found, data["size"]),
             "cap": cap(kind),
+            "changed": changed,
         }
         return render(request, "backtests/confirm.html", context)
     return _start(request, kind, rule, form)
