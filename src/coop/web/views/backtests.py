@@ -118,7 +118,8 @@ def _run_page(request: HttpRequest, kind: str, run_id: int) -> HttpResponse:
         else "",
     }
     if is_htmx(request):
-        return render(request, "backtests/_progress.html", context)
+        # The poll's answer also replaces the controls (no Cancel once finished).
+        return render(request, "backtests/_progress.html", {**context, "fragment": True})
     return render(request, "backtests/run.html", context)
 
 
