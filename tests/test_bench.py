@@ -32,9 +32,9 @@ def test_scenario_runs_and_reports_its_metrics(scenario, tmp_path):
         assert result["metrics"]["items_per_s"] > 0
 
 
-def test_bulk_scenario_delivers_every_webhook_once(tmp_path):
+def run_sized(scenario: str, size: int, tmp_path) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "coop", "bench", "bulk", "--size", "200", "--json"],
+        [sys.executable, "-m", "coop", "bench", scenario, "--size", str(size), "--json"],
         env={**os.environ, "COOP_DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -42,5 +42,18 @@ def test_bulk_scenario_delivers_every_webhook_once(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    metrics = json.loads(done.stdout)["metrics"]
+    result = json.loads(done.stdout)
+    assert result["scenario"] == scenario
+    return result["metrics"]
+
+
+def test_bulk_scenario_delivers_every_webhook_once(tmp_path):
+    metrics = run_sized("bulk", 200, tmp_path)
     assert (metrics["ids"], metrics["lost"], metrics["duplicated"]) == (200, 0, 0)
+
+
+def test_backtest_scenario_runs_at_a_small_scale(tmp_path):
+    metrics = run_sized("backtest", 3000, tmp_path)
+    assert metrics["submissions"] == 3000
+    assert metrics["leaves"] == 20
+    assert metrics["passed"] > 0

@@ -295,6 +295,12 @@ COOP_HOUSEKEEPING_SECONDS = env_int("COOP_HOUSEKEEPING_SECONDS", 60)
 COOP_WORKER_HEARTBEAT_SECONDS = float(env("COOP_WORKER_HEARTBEAT_SECONDS", "10"))
 COOP_STALLED_WORKER_SECONDS = float(env("COOP_STALLED_WORKER_SECONDS", "30"))
 COOP_DELIVERY_SWEEP_GRACE_SECONDS = float(env("COOP_DELIVERY_SWEEP_GRACE_SECONDS", "30"))
+# Backtests and retroactions (rules.md): the most submissions one run may evaluate, and how
+# many the worker evaluates per committed chunk.
+COOP_BACKTEST_MAX_SUBMISSIONS = env_int("COOP_BACKTEST_MAX_SUBMISSIONS", 100000)
+COOP_RETROACTION_MAX_SUBMISSIONS = env_int("COOP_RETROACTION_MAX_SUBMISSIONS", 10000)
+COOP_BACKTEST_CHUNK = env_int("COOP_BACKTEST_CHUNK", 5000)
+COOP_RETROACTION_CHUNK = env_int("COOP_RETROACTION_CHUNK", 200)
 # Days an invite link stays valid (accounts.md: 7 by default); the email states the expiry.
 COOP_INVITE_DAYS = env_int("COOP_INVITE_DAYS", 7)
 # Child safety (review.md, NCMEC): `production` files real CyberTip reports; anything else

@@ -291,6 +291,13 @@ URL_REQUIRES: dict[str, str | None] = {
     "bulk-action-start": "MANUALLY_ACTION_CONTENT",
     "bulk-action-csv": "MANUALLY_ACTION_CONTENT",
     "strikes": "VIEW_INSIGHTS",
+    # rules.md and accounts.md: backtests need RUN_BACKTEST, retroactions RUN_RETROACTION.
+    "rule-backtest": "RUN_BACKTEST",
+    "backtest": "RUN_BACKTEST",
+    "backtest-cancel": "RUN_BACKTEST",
+    "rule-retroaction": "RUN_RETROACTION",
+    "retroaction": "RUN_RETROACTION",
+    "retroaction-cancel": "RUN_RETROACTION",
 }
 
 

@@ -49,6 +49,32 @@ def save_object(
     being nested. Nothing is written when there is any error, nor with `dry_run` (the
     console's live validation: the same checks, nothing saved).
     """
+    document, prefix, errors = _document(kind, data)
+    if errors:
+        return SaveResult(errors, None)
+    plan = apply_document(document, user=user, source=source, dry_run=dry_run)
+    return SaveResult(_relative(plan.errors, prefix), plan.changes[0] if plan.changes else None)
+
+
+def check_object(
+    kind: str, data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[ConfigError]]:
+    """Validate one object exactly as `save_object` would, writing nothing: its canonical
+    form (what a backtest of an edited rule evaluates), or the errors."""
+    if kind not in BY_KEY or BY_KEY[kind].singleton or kind in ROUTING_KINDS:
+        raise ValueError(f"{kind!r} is not a list of independent objects")
+    document, prefix, errors = _document(kind, data)
+    if errors:
+        return None, errors
+    plan = apply_document(document, dry_run=True)
+    if plan.errors:
+        return None, _relative(plan.errors, prefix)
+    return next(iter(document.objects[kind].values())), []
+
+
+def _document(kind: str, data: dict[str, Any]) -> tuple[Any, str, list[ConfigError]]:
+    """The one-object document `save_object` applies, the path prefix of the object in it,
+    and the parse errors relative to the object."""
     if kind not in BY_KEY:
         raise ValueError(f"unknown kind {kind!r}")
     if BY_KEY[kind].singleton:
@@ -61,10 +87,7 @@ def save_object(
     else:
         raw, prefix = [data], f"{kind}[0]"
     document, errors = parse_document({kind: raw})
-    if errors:
-        return SaveResult(_relative(errors, prefix), None)
-    plan = apply_document(document, user=user, source=source, dry_run=dry_run)
-    return SaveResult(_relative(plan.errors, prefix), plan.changes[0] if plan.changes else None)
+    return document, prefix, _relative(errors, prefix)
 
 
 def save_settings(block: str, value: dict[str, Any], *, user: User | None = None) -> SaveResult:
@@ -123,6 +146,7 @@ def _relative(errors: list[ConfigError], prefix: str) -> list[ConfigError]:
 
 __all__ = [
     "SaveResult",
+    "check_object",
     "delete_object",
     "reorder_routing_rules",
     "save_object",

@@ -323,3 +323,9 @@ def _executed_component(execution: ActionExecution) -> dict[str, Any]:
     )
     component["executionIds"] = [str(execution.pk)]
     return component
+
+
+def log_retroaction(executions: Sequence[ActionExecution], actor: User | None, reason: str) -> None:
+    """A retroaction's new executions in Recent Decisions (source RETROACTION), registered
+    with coop.rules.runs, which sits below review in the layers."""
+    record_manual_actions(executions, DecisionSource.RETROACTION, actor=actor, reason=reason)

@@ -4,6 +4,7 @@ from coop.web.views import (
     actions,
     api_keys,
     auth,
+    backtests,
     banks,
     bulk_actions,
     console,
@@ -39,6 +40,14 @@ urlpatterns = [
     path("queues/new", queue_admin.queue_form, name="queue-create"),
     path("queues/<str:queue_id>/edit", queue_admin.queue_form, name="queue-edit"),
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
+    path("rules/<str:rule_id>/backtest", backtests.rule_backtest, name="rule-backtest"),
+    path("rules/<str:rule_id>/retroaction", backtests.rule_retroaction, name="rule-retroaction"),
+    path("backtests/<int:run_id>", backtests.backtest, name="backtest"),
+    path("backtests/<int:run_id>/cancel", backtests.backtest_cancel, name="backtest-cancel"),
+    path("retroactions/<int:run_id>", backtests.retroaction, name="retroaction"),
+    path(
+        "retroactions/<int:run_id>/cancel", backtests.retroaction_cancel, name="retroaction-cancel"
+    ),
     path("banks", banks.bank_list, name="banks"),
     path("banks/new", banks.bank_create, name="bank-create"),
     path("banks/new/<str:kind>", banks.bank_create, name="bank-create-kind"),

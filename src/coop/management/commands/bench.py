@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import banks, bulk, claim, hash, ingest, memory, pipeline, text
+from coop.bench import backtest, banks, bulk, claim, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -16,8 +16,14 @@ SCENARIOS = {
     "memory": memory.run,
     "banks": banks.run,
     "bulk": bulk.run,
+    "backtest": backtest.run,
 }
-SIZED = {"bulk"}  # scenarios that take --size
+# Scenarios that take --size: the keyword it sets, and what it counts.
+SIZED = {
+    "backtest": ("submissions", "stored submissions (default 1,000,000)"),
+    "banks": ("entries", "bank entries (default 100,000)"),
+    "bulk": ("size", "item ids (default 10,000)"),
+}
 
 
 class Command(BaseCommand):
@@ -27,12 +33,19 @@ class Command(BaseCommand):
         parser.add_argument("scenario", choices=sorted(SCENARIOS))
         parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
         parser.add_argument("--seconds", type=float, default=20.0, help="Measured duration.")
-        parser.add_argument("--size", type=int, help="Scale of sized scenarios (bulk: ids).")
+        parser.add_argument(
+            "--size",
+            type=int,
+            help="Data volume of sized scenarios: "
+            + "; ".join(f"{name}: {what}" for name, (_, what) in sorted(SIZED.items())),
+        )
 
     def handle(self, *args, scenario: str, json: bool, seconds: float, size: int | None, **options):
         if size is not None and scenario not in SIZED:
             raise CommandError(f"--size applies to {', '.join(sorted(SIZED))} only")
-        sized = {"size": size} if size is not None else {}
+        if size is not None and size <= 0:
+            raise CommandError("--size must be positive")
+        sized = {SIZED[scenario][0]: size} if size is not None else {}
         result = SCENARIOS[scenario](seconds=seconds, **sized)
         if json:
             self.stdout.write(_dumps(result.as_dict()))
