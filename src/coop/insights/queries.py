@@ -7,7 +7,8 @@ implement the same functions with the same signatures:
 
 - `coop.insights.postgres` (the default): the hourly rollup tables the worker maintains
   (`coop.insights.fold`), read from the replica when `DATABASE_REPLICA_URL` is set;
-- `coop.warehouse.queries` when `COOP_WAREHOUSE=clickhouse`: the same figures from ClickHouse.
+- `coop.warehouse.clickhouse_queries` when `COOP_WAREHOUSE=clickhouse`: the same figures,
+  from ClickHouse.
 
 A backend module defines every name in `BACKEND_FUNCTIONS`.
 """
@@ -252,7 +253,7 @@ BACKEND_FUNCTIONS = (
     "time_to_decision",
     "queue_depth",
 )
-BACKENDS = {"postgres": "coop.insights.postgres", "clickhouse": "coop.warehouse.queries"}
+BACKENDS = {"postgres": "coop.insights.postgres", "clickhouse": "coop.warehouse.clickhouse_queries"}
 
 
 def _backend() -> ModuleType:
