@@ -7,6 +7,7 @@ from coop.web.views import (
     banks,
     console,
     history,
+    insights,
     integrations,
     item_types,
     ncmec_settings,
@@ -23,6 +24,9 @@ from coop.web.views import (
 
 urlpatterns = [
     path("", console.overview, name="overview"),
+    path("insights/review", insights.review_analytics, name="insights-review"),
+    path("insights/rules", insights.rule_insights, name="insights-rules"),
+    path("insights/csv/<slug:slug>", insights.chart_csv, name="insights-csv"),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("settings/", console.settings_index, name="settings"),

@@ -1,0 +1,593 @@
+"""What the Overview, Review analytics and Rule insights pages show: the query results with
+names, labels saying exactly what is counted, and the change against the previous window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from coop.accounts.models import User
+from coop.accounts.permissions import Permission
+from coop.catalog.models import Policy
+from coop.core.enums import ExecutionSource
+from coop.insights import charts, queries
+from coop.insights.alarms import active_alarms, alarm_states
+from coop.insights.charts import Chart, Line
+from coop.insights.models import RuleAlarm
+from coop.insights.queries import Window
+from coop.review.models import Queue
+from coop.rules.models import Rule
+
+RANGES: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+RANGE_LABELS = {
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+}
+DEFAULT_RANGE, DEFAULT_BUCKET = "7d", "hour"
+
+SOURCE_LABELS = {
+    ExecutionSource.RULE: "Rules",
+    ExecutionSource.STRIKE: "Strike thresholds",
+    ExecutionSource.REVIEW: "Review decisions",
+    ExecutionSource.BULK: "Bulk actions",
+    ExecutionSource.MANUAL: "Investigation (manual)",
+    ExecutionSource.RETROACTION: "Retroaction",
+    ExecutionSource.API: "Actions API",
+}
+AUTOMATED = (ExecutionSource.RULE, ExecutionSource.STRIKE)
+MANUAL = (ExecutionSource.REVIEW, ExecutionSource.BULK, ExecutionSource.MANUAL)
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    """The window selector's state; `error` names a bad parameter (the default was used)."""
+
+    range: str
+    bucket: str
+    window: Window
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return RANGE_LABELS[self.range]
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return list(RANGE_LABELS.items())
+
+    @property
+    def query(self) -> str:
+        return f"range={self.range}&bucket={self.bucket}"
+
+
+def choose_window(params) -> WindowChoice:
+    """The window from ?range=24h|7d|30d|90d&bucket=hour|day; bad values fall back to the
+    default with a message saying which parameter was refused."""
+    errors = []
+    chosen = params.get("range", DEFAULT_RANGE)
+    if chosen not in RANGES:
+        errors.append(f"Time window “{chosen}” is not one of {', '.join(RANGES)}.")
+        chosen = DEFAULT_RANGE
+    bucket = params.get("bucket", DEFAULT_BUCKET)
+    if bucket not in ("hour", "day"):
+        errors.append(f"Buckets “{bucket}” must be hour or day.")
+        bucket = DEFAULT_BUCKET
+    window = Window.last(RANGES[chosen], bucket)
+    return WindowChoice(chosen, bucket, window, " ".join(errors))
+
+
+@dataclass(frozen=True)
+class Change:
+    current: int | float
+    previous: int | float
+
+    @property
+    def text(self) -> str:
+        """ "+12 %", "−3 %", "no change", or "new" when the previous window had none."""
+        if self.previous == 0:
+            return "no change" if self.current == 0 else "new"
+        percent = (self.current - self.previous) / self.previous * 100
+        if round(percent) == 0:
+            return "no change"
+        return f"{'+' if percent > 0 else '−'}{abs(percent):.0f} %"
+
+    @property
+    def direction(self) -> str:
+        return (
+            "up"
+            if self.current > self.previous
+            else "down"
+            if self.current < self.previous
+            else "flat"
+        )
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: int
+    change: Change
+    counted: str
+
+
+@dataclass(frozen=True)
+class Ranked:
+    key: str
+    label: str
+    count: int
+    change: Change
+    url: str = ""
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def _names(model, keys) -> dict[str, str]:
+    return dict(model.objects.filter(pk__in=list(keys)).values_list("pk", "name"))
+
+
+def _labeler(model, keys, none: str, missing: str = "deleted") -> Callable[[str], str]:
+    names = _names(model, keys)
+
+    def label(key: str) -> str:
+        if key == "":
+            return none
+        return names.get(key) or f"{key} ({missing})"
+
+    return label
+
+
+def _reviewer_labeler(keys) -> Callable[[str], str]:
+    ids = [int(k) for k in keys if k.isdigit()]
+    emails = {
+        str(pk): email for pk, email in User.objects.filter(pk__in=ids).values_list("pk", "email")
+    }
+    return lambda key: "Automatic closes" if key == "" else emails.get(key, f"user {key} (deleted)")
+
+
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source)
+
+
+def rule_url(rule_id: str) -> str:
+    """The rule's page when the rules console is installed, else ""."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("rule", args=[rule_id])
+    except NoReverseMatch:
+        return ""
+
+
+def _ranked(current: list, previous: list, label_of, url_of=lambda key: "") -> list[Ranked]:
+    before = {s.key: s.total for s in previous}
+    return [
+        Ranked(
+            s.key, label_of(s.key), s.total, Change(s.total, before.get(s.key, 0)), url_of(s.key)
+        )
+        for s in current
+        if s.total
+    ]
+
+
+# --- charts (by slug, for the pages and their CSV downloads) -----------------------------------
+
+
+def _line_chart(slug, title, counted, window, series, label_of) -> Chart:
+    return Chart(slug, title, counted, window, charts.lines_from(series, label_of))
+
+
+def violations_by_policy(window: Window) -> Chart:
+    series = [s for s in queries.actions_over_time(window, "policy") if s.key]
+    label = _labeler(Policy, [s.key for s in series], "No policy")
+    return _line_chart(
+        "violations-by-policy",
+        "Policy violations over time",
+        "Executed action executions per policy they were taken under (an execution under two "
+        "policies counts for each; refused executions and executions without a policy are "
+        "left out)",
+        window,
+        series,
+        label,
+    )
+
+
+def actions_by_source(window: Window) -> Chart:
+    return _line_chart(
+        "actions-by-source",
+        "Actions by source",
+        "Executed action executions per source (refused executions left out)",
+        window,
+        queries.actions_over_time(window, "source"),
+        source_label,
+    )
+
+
+def actions_per_rule(window: Window) -> Chart:
+    series = queries.rules_over_time(window, "actions")
+    return _line_chart(
+        "actions-per-rule",
+        "Actions per rule",
+        "Executed action executions each rule fired (an execution fired by two rules counts "
+        "for each)",
+        window,
+        series,
+        _labeler(Rule, [s.key for s in series], "—"),
+    )
+
+
+def decisions_per_moderator(window: Window) -> Chart:
+    series = queries.decisions_by_moderator(window)
+    return _line_chart(
+        "decisions-per-moderator",
+        "Decisions per moderator",
+        "Decisions on review jobs per reviewer (one per job decided; manual actions outside a "
+        "job are not counted)",
+        window,
+        series,
+        _reviewer_labeler([s.key for s in series]),
+    )
+
+
+def _queue_chart(slug, title, counted, window, series) -> Chart:
+    return _line_chart(
+        slug, title, counted, window, series, _labeler(Queue, [s.key for s in series], "—")
+    )
+
+
+def jobs_created_chart(window: Window) -> Chart:
+    return _queue_chart(
+        "jobs-created",
+        "Jobs created per queue",
+        "Review jobs created (a report or rule hit merged into an open job creates none; moved "
+        "jobs count in their new queue)",
+        window,
+        queries.jobs_created(window),
+    )
+
+
+def jobs_decided_chart(window: Window) -> Chart:
+    return _queue_chart(
+        "jobs-decided",
+        "Jobs decided per queue",
+        "Decisions on review jobs, in the queue the job was in when decided",
+        window,
+        queries.jobs_decided(window),
+    )
+
+
+def decisions_by_policy_chart(window: Window) -> Chart:
+    series = queries.decisions_by_policy(window)
+    return _line_chart(
+        "decisions-by-policy",
+        "Decisions by policy",
+        "Decisions on review jobs per policy chosen (a decision under two policies counts for "
+        "each; “No policy”: ignore, move and other decisions without one)",
+        window,
+        series,
+        _labeler(Policy, [s.key for s in series], "No policy"),
+    )
+
+
+def skips_chart(window: Window) -> Chart:
+    return _queue_chart(
+        "skips",
+        "Skips per queue",
+        "Times a reviewer skipped a job, in the job's queue at the time",
+        window,
+        queries.skips(window),
+    )
+
+
+def queue_depth_chart(window: Window) -> Chart:
+    return _queue_chart(
+        "queue-depth",
+        "Queue depth",
+        "Pending jobs per queue at the last sample of each bucket (the worker samples every "
+        "housekeeping run; 0 before the first sample)",
+        window,
+        queries.queue_depth(window),
+    )
+
+
+def rule_metric_chart(metric: str) -> Callable[[Window], Chart]:
+    titles = {
+        "evaluations": (
+            "Evaluations per rule",
+            "Logged rule executions (LIVE, background and synchronous), whatever the outcome",
+        ),
+        "passes": ("Passes per rule", "Logged rule executions whose condition passed"),
+        "errors": (
+            "Errors per rule",
+            "Logged rule executions that errored (a signal failed or "
+            "the rule could not be evaluated)",
+        ),
+    }
+    title, counted = titles[metric]
+
+    def build(window: Window) -> Chart:
+        series = queries.rules_over_time(window, metric)
+        label = _labeler(Rule, [s.key for s in series], "—")
+        return _line_chart(f"rule-{metric}", title, counted, window, series, label)
+
+    return build
+
+
+ANALYTICS = (Permission.VIEW_INSIGHTS, Permission.VIEW_MRT_DATA)  # either
+CHARTS: dict[str, tuple[tuple[Permission, ...], Callable[[Window], Chart]]] = {
+    "violations-by-policy": (ANALYTICS, violations_by_policy),
+    "actions-by-source": (ANALYTICS, actions_by_source),
+    "actions-per-rule": (ANALYTICS, actions_per_rule),
+    "decisions-per-moderator": ((Permission.VIEW_MRT_DATA,), decisions_per_moderator),
+    "jobs-created": ((Permission.VIEW_MRT_DATA,), jobs_created_chart),
+    "jobs-decided": ((Permission.VIEW_MRT_DATA,), jobs_decided_chart),
+    "decisions-by-policy": ((Permission.VIEW_MRT_DATA,), decisions_by_policy_chart),
+    "skips": ((Permission.VIEW_MRT_DATA,), skips_chart),
+    "queue-depth": ((Permission.VIEW_MRT_DATA,), queue_depth_chart),
+    "rule-evaluations": ((Permission.VIEW_INSIGHTS,), rule_metric_chart("evaluations")),
+    "rule-passes": ((Permission.VIEW_INSIGHTS,), rule_metric_chart("passes")),
+    "rule-errors": ((Permission.VIEW_INSIGHTS,), rule_metric_chart("errors")),
+}
+
+
+def may_see(user, slug: str) -> bool:
+    """Whether `user` holds one of the permissions of chart `slug` (which must exist)."""
+    return any(user.has_permission(p) for p in CHARTS[slug][0])
+
+
+def chart(slug: str, window: Window) -> Chart:
+    return CHARTS[slug][1](window)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewInsights:
+    actions: Figure
+    refused: int
+    automated: Figure
+    manual: Figure
+    other_sources: list[Ranked]  # API and retroaction: neither automated nor manual in Coop
+    top_policies: list[Ranked]
+    actions_per_rule: list[Ranked]
+    decisions_per_moderator: list[Ranked] | None  # None: needs VIEW_MRT_DATA
+    charts: list[Chart]
+
+
+def overview_insights(user, window: Window) -> OverviewInsights | None:
+    """The analytic widgets of the overview; None for users who may see none of them."""
+    if not any(user.has_permission(p) for p in ANALYTICS):
+        return None
+    previous = window.previous()
+    now, before = queries.action_totals(window), queries.action_totals(previous)
+
+    def share(totals, sources) -> int:
+        return sum(totals.by_source.get(s, 0) for s in sources)
+
+    other = [s for s in SOURCE_LABELS if s not in AUTOMATED + MANUAL]
+    policies_now = queries.top_policies(window, 10)
+    policies_before = {k.key: k.count for k in queries.top_policies(previous, 1000)}
+    policy_label = _labeler(Policy, [k.key for k in policies_now], "No policy")
+    rules_now = queries.rule_totals(window)
+    rules_before = {t.rule_id: t.actions for t in queries.rule_totals(previous)}
+    rule_label = _labeler(Rule, [t.rule_id for t in rules_now], "—")
+    per_rule = sorted(
+        (
+            Ranked(
+                t.rule_id,
+                rule_label(t.rule_id),
+                t.actions,
+                Change(t.actions, rules_before.get(t.rule_id, 0)),
+                rule_url(t.rule_id),
+            )
+            for t in rules_now
+            if t.actions
+        ),
+        key=lambda r: (-r.count, r.label),
+    )[:10]
+    moderators = None
+    widgets = [violations_by_policy(window), actions_by_source(window)]
+    if user.has_permission(Permission.VIEW_MRT_DATA):
+        series = queries.decisions_by_moderator(window)
+        earlier = queries.decisions_by_moderator(previous)
+        moderators = _ranked(series, earlier, _reviewer_labeler([s.key for s in series + earlier]))[
+            :10
+        ]
+        widgets.append(decisions_per_moderator(window))
+    return OverviewInsights(
+        actions=Figure(
+            "Actions taken",
+            now.executed,
+            Change(now.executed, before.executed),
+            "Executed action executions, every source (refused ones counted apart)",
+        ),
+        refused=now.refused,
+        automated=Figure(
+            "Automated",
+            share(now, AUTOMATED),
+            Change(share(now, AUTOMATED), share(before, AUTOMATED)),
+            "Executed by rules and strike thresholds",
+        ),
+        manual=Figure(
+            "Manual",
+            share(now, MANUAL),
+            Change(share(now, MANUAL), share(before, MANUAL)),
+            "Executed by review decisions, bulk actions and investigation",
+        ),
+        other_sources=[
+            Ranked(
+                s,
+                source_label(s),
+                now.by_source.get(s, 0),
+                Change(now.by_source.get(s, 0), before.by_source.get(s, 0)),
+            )
+            for s in other
+        ],
+        top_policies=[
+            Ranked(
+                k.key, policy_label(k.key), k.count, Change(k.count, policies_before.get(k.key, 0))
+            )
+            for k in policies_now
+        ],
+        actions_per_rule=per_rule,
+        decisions_per_moderator=moderators,
+        charts=widgets,
+    )
+
+
+@dataclass(frozen=True)
+class QueueTime:
+    queue: str
+    decided: int
+    median: str
+    p90: str
+    median_change: Change | None
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+@dataclass(frozen=True)
+class ReviewAnalytics:
+    created: Figure
+    decided: Figure
+    skipped: Figure
+    times: list[QueueTime]
+    charts: list[Chart]
+
+
+def review_analytics(window: Window) -> ReviewAnalytics:
+    previous = window.previous()
+
+    def total(fn, w) -> int:
+        return sum(s.total for s in fn(w))
+
+    def figure(label, fn, counted) -> Figure:
+        now = total(fn, window)
+        return Figure(label, now, Change(now, total(fn, previous)), counted)
+
+    times_before = {t.queue_id: t for t in queries.time_to_decision(previous)}
+    times = queries.time_to_decision(window)
+    label = _labeler(Queue, [t.queue_id for t in times], "—")
+    rows = []
+    for t in times:
+        earlier = times_before.get(t.queue_id)
+        change = (
+            Change(t.median_seconds, earlier.median_seconds)
+            if earlier and earlier.median_seconds and t.median_seconds is not None
+            else None
+        )
+        rows.append(
+            QueueTime(
+                label(t.queue_id),
+                t.decided,
+                duration(t.median_seconds),
+                duration(t.p90_seconds),
+                change,
+            )
+        )
+    return ReviewAnalytics(
+        created=figure(
+            "Jobs created", queries.jobs_created, "Review jobs created (merged reports create none)"
+        ),
+        decided=figure("Jobs decided", queries.jobs_decided, "Decisions on review jobs"),
+        skipped=figure("Skips", queries.skips, "Times a reviewer skipped a job"),
+        times=rows,
+        charts=[
+            chart(slug, window)
+            for slug in (
+                "jobs-created",
+                "jobs-decided",
+                "decisions-by-policy",
+                "decisions-per-moderator",
+                "skips",
+                "queue-depth",
+            )
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    rule_id: str
+    name: str
+    url: str
+    evaluations: int
+    passes: int
+    pass_rate: str
+    errors: int
+    actions: int
+    passes_change: Change
+    alarm: RuleAlarm | None
+
+
+@dataclass(frozen=True)
+class RuleInsights:
+    rows: list[RuleRow]
+    alarms: list[RuleAlarm]
+    charts: list[Chart]
+
+
+def rule_insights(window: Window) -> RuleInsights:
+    totals = queries.rule_totals(window)
+    before = {t.rule_id: t.passes for t in queries.rule_totals(window.previous())}
+    ids = [t.rule_id for t in totals]
+    names = _names(Rule, ids)
+    alarms = alarm_states(ids)
+    rows = [
+        RuleRow(
+            t.rule_id,
+            names.get(t.rule_id, f"{t.rule_id} (deleted)"),
+            rule_url(t.rule_id) if t.rule_id in names else "",
+            t.evaluations,
+            t.passes,
+            f"{t.passes / t.evaluations:.2%}" if t.evaluations else "—",
+            t.errors,
+            t.actions,
+            Change(t.passes, before.get(t.rule_id, 0)),
+            alarms.get(t.rule_id),
+        )
+        for t in totals
+    ]
+    return RuleInsights(
+        rows,
+        active_alarms(),
+        [
+            chart(slug, window)
+            for slug in ("rule-passes", "rule-evaluations", "actions-per-rule", "rule-errors")
+        ],
+    )
+
+
+def rule_activity_chart(rule_id: str, window: Window) -> Chart:
+    """The rule page's Activity section: passes, actions and errors of one rule."""
+    activity = queries.rule_activity_series(rule_id, window)
+    return Chart(
+        f"rule-activity-{rule_id}",
+        "Activity",
+        "Passes and errors of logged executions, and executed actions the rule fired",
+        window,
+        (
+            Line("Passes", activity.passes),
+            Line("Actions", activity.actions),
+            Line("Errors", activity.errors),
+        ),
+    )

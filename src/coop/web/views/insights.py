@@ -1,0 +1,39 @@
+"""Review analytics, Rule insights and the CSV download of every dashboard chart."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from coop.accounts.access import forbidden, require_permission
+from coop.accounts.permissions import Permission
+from coop.insights import dashboards
+
+
+@require_permission(Permission.VIEW_MRT_DATA)
+def review_analytics(request: HttpRequest) -> HttpResponse:
+    choice = dashboards.choose_window(request.GET)
+    context = {"choice": choice, "analytics": dashboards.review_analytics(choice.window)}
+    return render(request, "insights/review.html", context)
+
+
+@require_permission(Permission.VIEW_INSIGHTS)
+def rule_insights(request: HttpRequest) -> HttpResponse:
+    choice = dashboards.choose_window(request.GET)
+    context = {"choice": choice, "insights": dashboards.rule_insights(choice.window)}
+    return render(request, "insights/rules.html", context)
+
+
+@require_permission()
+def chart_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """One chart's numbers as CSV; each chart needs the permission of the page showing it."""
+    if slug not in dashboards.CHARTS:
+        raise Http404("No such chart")
+    if not dashboards.may_see(request.user, slug):
+        return forbidden(request)
+    choice = dashboards.choose_window(request.GET)
+    chart = dashboards.chart(slug, choice.window)
+    response = HttpResponse(chart.csv(), content_type="text/csv; charset=utf-8")
+    name = f"{slug}-{choice.range}-{choice.bucket}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
