@@ -33,3 +33,11 @@ def seeded(db):
     fold.fold()
     fold.sample_queue_depth()
     return {"moderator": mod, "queue": q, "now": now}
+
+
+@pytest.fixture
+def admin_client(client, db):
+    import factories
+
+    client.force_login(factories.user("admin@example.com", "Admin"))
+    return client

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from django.db import connection, transaction
-from tests import factories
 from tests.insights import events
 
+import factories
 from coop.insights import fold, histogram
 from coop.insights.fold import FOLD_SQL
 from coop.insights.models import (

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Count
 from django.db.models.functions import TruncDay
-from tests import factories
 from tests.insights import events
 
+import factories
 from coop.enforcement.models import ActionExecution
 from coop.insights import fold, queries
 from coop.insights.queries import Window
@@ -51,7 +51,7 @@ def dataset(db):
             events.decision(
                 job,
                 created + timedelta(seconds=rng.randrange(1, 50_000)),
-                reviewer=rng.choice(reviewers + [None]),
+                reviewer=rng.choice([*reviewers, None]),
                 policies=rng.sample(["p1", "p2"], rng.randrange(0, 2)),
             )
         if rng.random() < 0.3:

@@ -143,7 +143,7 @@ def email_alarm(rule_id: str, since: str) -> None:
     nothing if the episode is over or was already announced."""
     with transaction.atomic():
         alarm = (
-            RuleAlarm.objects.select_for_update()
+            RuleAlarm.objects.select_for_update(of=("self",))
             .select_related("rule__owner")
             .filter(rule_id=rule_id, state=AlarmState.ALARM, since=since, notified_at=None)
             .first()

@@ -362,6 +362,10 @@ class OverviewInsights:
     decisions_per_moderator: list[Ranked] | None  # None: needs VIEW_MRT_DATA
     charts: list[Chart]
 
+    @property
+    def figures(self) -> list[Figure]:
+        return [self.actions, self.automated, self.manual]
+
 
 def overview_insights(user, window: Window) -> OverviewInsights | None:
     """The analytic widgets of the overview; None for users who may see none of them."""
@@ -472,6 +476,10 @@ class ReviewAnalytics:
     skipped: Figure
     times: list[QueueTime]
     charts: list[Chart]
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [self.created, self.decided, self.skipped]
 
 
 def review_analytics(window: Window) -> ReviewAnalytics:
