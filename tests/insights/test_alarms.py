@@ -64,7 +64,8 @@ def hour(rule_id: str, at: datetime, evaluations: int, passes: int) -> None:
 def alarm_emails() -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT args FROM procrastinate_jobs WHERE task_name = 'coop.insights_alarm_email' ORDER BY id"
+            "SELECT args FROM procrastinate_jobs"
+            " WHERE task_name = 'coop.insights_alarm_email' ORDER BY id"
         )
         return [json.loads(a) for (a,) in cursor.fetchall()]
 
@@ -73,7 +74,8 @@ def test_the_binomial_test():
     steady = [(1000, 10)] * 168
     assert alarms.test_hour(steady, (1000, 12)).p_value > 0.1
     burst = alarms.test_hour(steady, (1000, 60))
-    assert burst.p_value < 1e-15 and burst.expected == pytest.approx(10, rel=0.01)
+    assert burst.p_value < 1e-15
+    assert burst.expected == pytest.approx(10, rel=0.01)
     assert alarms.test_hour(steady, (10, 9)).p_value is None  # too few evaluations in the hour
     assert alarms.test_hour([(5, 0)] * 10, (1000, 900)).p_value is None  # too little history
 
@@ -82,7 +84,8 @@ def test_a_burst_sets_the_alarm_and_mails_once(rule, smtp):
     history("r1")
     hour("r1", TESTED, 1000, 60)
     alarm = alarms.check_rule(rule, NOW)
-    assert alarm.state == AlarmState.ALARM and alarm.since == TESTED
+    assert alarm.state == AlarmState.ALARM
+    assert alarm.since == TESTED
     assert (alarm.observed_passes, alarm.evaluations) == (60, 1000)
     assert alarm.p_value < 1e-6
     assert alarms.check_rule(rule, NOW + timedelta(minutes=5)).hour == TESTED  # once per hour
@@ -104,7 +107,8 @@ def test_a_burst_sets_the_alarm_and_mails_once(rule, smtp):
     # The rate returns: cleared.
     hour("r1", TESTED + timedelta(hours=2), 1000, 11)
     cleared = alarms.check_rule(rule, NOW + timedelta(hours=2))
-    assert cleared.state == AlarmState.OK and cleared.since == TESTED + timedelta(hours=2)
+    assert cleared.state == AlarmState.OK
+    assert cleared.since == TESTED + timedelta(hours=2)
     assert alarms.active_alarms() == []
 
 
@@ -121,4 +125,5 @@ def test_an_alarm_shows_on_rule_insights(rule, client):
     alarms.check_rule(rule, NOW)
     client.force_login(factories.user("analyst@example.com", "Analyst"))
     page = client.get("/insights/rules?range=30d&bucket=day").content.decode()
-    assert "badge--alarm" in page and "Links" in page
+    assert "badge--alarm" in page
+    assert "Links" in page

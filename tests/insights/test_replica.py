@@ -54,8 +54,8 @@ def test_dashboards_read_the_replica_when_set(replica):
     RuleHour.objects.create(hour=HOUR, rule_id="r1", environment="LIVE", evaluations=5, passes=1)
     with replica.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO insights_rulehour (hour, rule_id, environment, evaluations, passes, errors)"
-            " VALUES (%s, 'r1', 'LIVE', 50, 20, 0)",
+            "INSERT INTO insights_rulehour"
+            " (hour, rule_id, environment, evaluations, passes, errors) VALUES (%s, 'r1', 'LIVE', 50, 20, 0)",
             [HOUR],
         )
     assert read_alias() == REPLICA
