@@ -55,7 +55,8 @@ def test_dashboards_read_the_replica_when_set(replica):
     with replica.cursor() as cursor:
         cursor.execute(
             "INSERT INTO insights_rulehour"
-            " (hour, rule_id, environment, evaluations, passes, errors) VALUES (%s, 'r1', 'LIVE', 50, 20, 0)",
+            " (hour, rule_id, environment, evaluations, passes, errors)"
+            " VALUES (%s, 'r1', 'LIVE', 50, 20, 0)",
             [HOUR],
         )
     assert read_alias() == REPLICA
