@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from coop.insights.queries import Series, Window
 
 MAX_LINES = 8  # more series are summed into "Other"
-WIDTH, HEIGHT = 720, 220
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 52, 12, 12, 28
+WIDTH, HEIGHT = 560, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 28
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,22 @@ def _nice_max(value: int) -> int:
     return value
 
 
+def _divisions(top: int) -> int:
+    """Grid lines at whole numbers: 4 when the top divides by 4, else 5."""
+    return 4 if top % 4 == 0 else 5
+
+
 def _frame(chart: Chart, top: int) -> list[str]:
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    divisions = _divisions(top)
     parts = [
         f'<svg class="chart__svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(chart.title)}: {escape(chart.counted)}; the table below holds '
         'the numbers" focusable="false">'
     ]
-    for i in range(5):
-        y = PAD_TOP + plot_h * i / 4
-        value = round(top * (4 - i) / 4)
+    for i in range(divisions + 1):
+        y = PAD_TOP + plot_h * i / divisions
+        value = top * (divisions - i) // divisions
         parts.append(
             f'<line class="chart__grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
             f'y1="{y:.1f}" y2="{y:.1f}"/>'
@@ -144,8 +150,8 @@ def bars_svg(chart: Chart) -> SafeString:
     row_h = 22
     height = max(len(chart.lines), 1) * row_h + 8
     top = max((line.total for line in chart.lines), default=0) or 1
-    label_w = 200
-    plot_w = WIDTH - label_w - 80
+    label_w = 180
+    plot_w = WIDTH - label_w - 70
     parts = [
         f'<svg class="chart__svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-label="{escape(chart.title)}: {escape(chart.counted)}; the table below holds '

@@ -367,6 +367,10 @@ class OverviewInsights:
         return [self.actions, self.automated, self.manual]
 
 
+def _share(part: int, whole: int) -> str:
+    return f" ({part / whole:.0%} of executed actions)" if whole else ""
+
+
 def overview_insights(user, window: Window) -> OverviewInsights | None:
     """The analytic widgets of the overview; None for users who may see none of them."""
     if not any(user.has_permission(p) for p in ANALYTICS):
@@ -419,13 +423,14 @@ def overview_insights(user, window: Window) -> OverviewInsights | None:
             "Automated",
             share(now, AUTOMATED),
             Change(share(now, AUTOMATED), share(before, AUTOMATED)),
-            "Executed by rules and strike thresholds",
+            f"Executed by rules and strike thresholds{_share(share(now, AUTOMATED), now.executed)}",
         ),
         manual=Figure(
             "Manual",
             share(now, MANUAL),
             Change(share(now, MANUAL), share(before, MANUAL)),
-            "Executed by review decisions, bulk actions and investigation",
+            "Executed by review decisions, bulk actions and investigation"
+            f"{_share(share(now, MANUAL), now.executed)}",
         ),
         other_sources=[
             Ranked(
