@@ -24,7 +24,11 @@ from coop.insights.queries import (
 from coop.insights.replica import read_alias
 
 # Table and column names below are constants of this module; values always go as parameters.
-_BUCKET = {"hour": "hour", "day": "date_trunc('day', hour, 'UTC')"}
+# The bucket index of a row: whole hours or days since the window's start (the first parameter).
+_INDEX = {
+    "hour": "(extract(epoch FROM hour - %s) / 3600)::int",
+    "day": "floor(extract(epoch FROM hour - %s) / 86400)::int",
+}
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -38,17 +42,19 @@ def _series(
 ) -> list[Series]:
     """One series per `key` of sum(`value`) per bucket, the largest total first."""
     sql = (
-        f"SELECT {_BUCKET[window.bucket]} AS b, {key} AS k, sum({value}) FROM {table} "  # noqa: S608
-        f"WHERE hour >= %s AND hour < %s {where} GROUP BY 1, 2"
+        f"SELECT {_INDEX[window.bucket]} AS b, {key} AS k, sum({value})::bigint "  # noqa: S608
+        f"FROM {table} WHERE hour >= %s AND hour < %s {where} GROUP BY 1, 2"
     )
-    return _to_series(window, _rows(sql, [window.start, window.end, *(params or [])]))
+    return _to_series(window, _rows(sql, [window.start, window.start, window.end, *(params or [])]))
 
 
 def _to_series(window: Window, rows: list[tuple]) -> list[Series]:
-    index = {b: i for i, b in enumerate(window.buckets())}
-    values: dict[str, list[int]] = defaultdict(lambda: [0] * len(index))
-    for bucket, key, value in rows:
-        values[key][index[bucket.astimezone(UTC)]] += int(value)
+    """`rows` are (bucket index, key, value): indexes, not timestamps, come back from the
+    database (turning tens of thousands of timestamps into datetimes costs more than the query)."""
+    size = len(window.buckets())
+    values: dict[str, list[int]] = defaultdict(lambda: [0] * size)
+    for index, key, value in rows:
+        values[key][index] += value
     series = [Series(key, tuple(v)) for key, v in values.items()]
     return sorted(series, key=lambda s: (-s.total, s.key))
 
@@ -206,10 +212,10 @@ def time_to_decision(window: Window) -> list[DecisionTime]:
 def queue_depth(window: Window) -> list[Series]:
     """The last sample of each bucket per queue (an hour holds one sample; a day its last)."""
     rows = _rows(
-        f"SELECT DISTINCT ON (queue_id, b) {_BUCKET[window.bucket]} AS b, queue_id, pending "  # noqa: S608
+        f"SELECT DISTINCT ON (queue_id, b) {_INDEX[window.bucket]} AS b, queue_id, pending "  # noqa: S608
         "FROM insights_queuedepth WHERE hour >= %s AND hour < %s "
         "ORDER BY queue_id, b, hour DESC",
-        [window.start, window.end],
+        [window.start, window.start, window.end],
     )
     series = _to_series(window, rows)
     # Ordered by the latest depth, not the sum of samples.

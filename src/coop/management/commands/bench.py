@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import claim, hash, ingest, memory, pipeline, text
+from coop.bench import claim, dashboard, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -14,7 +14,9 @@ SCENARIOS = {
     "e2e": pipeline.run_e2e,
     "claim": claim.run,
     "memory": memory.run,
+    "dashboard": dashboard.run,
 }
+SCALED = {"dashboard"}  # scenarios whose data volume --scale multiplies
 
 
 class Command(BaseCommand):
@@ -24,9 +26,22 @@ class Command(BaseCommand):
         parser.add_argument("scenario", choices=sorted(SCENARIOS))
         parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
         parser.add_argument("--seconds", type=float, default=20.0, help="Measured duration.")
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="Multiply the data volume (dashboard only; 0.01 = 1/100 of the full size).",
+        )
 
-    def handle(self, *args, scenario: str, json: bool, seconds: float, **options):
-        result = SCENARIOS[scenario](seconds=seconds)
+    def handle(self, *args, scenario: str, json: bool, seconds: float, scale: float, **options):
+        if scale <= 0:
+            raise CommandError("--scale must be positive")
+        if scenario in SCALED:
+            result = SCENARIOS[scenario](seconds=seconds, scale=scale)
+        elif scale != 1.0:
+            raise CommandError(f"--scale applies to {', '.join(sorted(SCALED))} only")
+        else:
+            result = SCENARIOS[scenario](seconds=seconds)
         if json:
             self.stdout.write(_dumps(result.as_dict()))
             return
