@@ -17,6 +17,7 @@ from coop.insights.charts import Chart, Line
 from coop.insights.models import RuleAlarm
 from coop.insights.queries import Window
 from coop.review.models import Queue
+from coop.review.visibility import may_see_child_safety
 from coop.rules.models import Rule
 
 RANGES: dict[str, timedelta] = {
@@ -185,8 +186,8 @@ def _line_chart(slug, title, counted, window, series, label_of) -> Chart:
     return Chart(slug, title, counted, window, charts.lines_from(series, label_of))
 
 
-def violations_by_policy(window: Window) -> Chart:
-    series = [s for s in queries.actions_over_time(window, "policy") if s.key]
+def violations_by_policy(window: Window, cs: bool) -> Chart:
+    series = [s for s in queries.actions_over_time(window, "policy", child_safety=cs) if s.key]
     label = _labeler(Policy, [s.key for s in series], "No policy")
     return _line_chart(
         "violations-by-policy",
@@ -200,19 +201,19 @@ def violations_by_policy(window: Window) -> Chart:
     )
 
 
-def actions_by_source(window: Window) -> Chart:
+def actions_by_source(window: Window, cs: bool) -> Chart:
     return _line_chart(
         "actions-by-source",
         "Actions by source",
         "Executed action executions per source (refused executions left out)",
         window,
-        queries.actions_over_time(window, "source"),
+        queries.actions_over_time(window, "source", child_safety=cs),
         source_label,
     )
 
 
-def actions_per_rule(window: Window) -> Chart:
-    series = queries.rules_over_time(window, "actions")
+def actions_per_rule(window: Window, cs: bool) -> Chart:
+    series = queries.rules_over_time(window, "actions", child_safety=cs)
     return _line_chart(
         "actions-per-rule",
         "Actions per rule",
@@ -224,8 +225,8 @@ def actions_per_rule(window: Window) -> Chart:
     )
 
 
-def decisions_per_moderator(window: Window) -> Chart:
-    series = queries.decisions_by_moderator(window)
+def decisions_per_moderator(window: Window, cs: bool) -> Chart:
+    series = queries.decisions_by_moderator(window, child_safety=cs)
     return _line_chart(
         "decisions-per-moderator",
         "Decisions per moderator",
@@ -243,29 +244,29 @@ def _queue_chart(slug, title, counted, window, series) -> Chart:
     )
 
 
-def jobs_created_chart(window: Window) -> Chart:
+def jobs_created_chart(window: Window, cs: bool) -> Chart:
     return _queue_chart(
         "jobs-created",
         "Jobs created per queue",
         "Review jobs created (a report or rule hit merged into an open job creates none; moved "
         "jobs count in their new queue)",
         window,
-        queries.jobs_created(window),
+        queries.jobs_created(window, child_safety=cs),
     )
 
 
-def jobs_decided_chart(window: Window) -> Chart:
+def jobs_decided_chart(window: Window, cs: bool) -> Chart:
     return _queue_chart(
         "jobs-decided",
         "Jobs decided per queue",
         "Decisions on review jobs, in the queue the job was in when decided",
         window,
-        queries.jobs_decided(window),
+        queries.jobs_decided(window, child_safety=cs),
     )
 
 
-def decisions_by_policy_chart(window: Window) -> Chart:
-    series = queries.decisions_by_policy(window)
+def decisions_by_policy_chart(window: Window, cs: bool) -> Chart:
+    series = queries.decisions_by_policy(window, child_safety=cs)
     return _line_chart(
         "decisions-by-policy",
         "Decisions by policy",
@@ -277,28 +278,28 @@ def decisions_by_policy_chart(window: Window) -> Chart:
     )
 
 
-def skips_chart(window: Window) -> Chart:
+def skips_chart(window: Window, cs: bool) -> Chart:
     return _queue_chart(
         "skips",
         "Skips per queue",
         "Times a reviewer skipped a job, in the job's queue at the time",
         window,
-        queries.skips(window),
+        queries.skips(window, child_safety=cs),
     )
 
 
-def queue_depth_chart(window: Window) -> Chart:
+def queue_depth_chart(window: Window, cs: bool) -> Chart:
     return _queue_chart(
         "queue-depth",
         "Queue depth",
         "Pending jobs per queue at the last sample of each bucket (the worker samples every "
         "housekeeping run; 0 before the first sample)",
         window,
-        queries.queue_depth(window),
+        queries.queue_depth(window, child_safety=cs),
     )
 
 
-def rule_metric_chart(metric: str) -> Callable[[Window], Chart]:
+def rule_metric_chart(metric: str) -> Callable[[Window, bool], Chart]:
     titles = {
         "evaluations": (
             "Evaluations per rule",
@@ -313,8 +314,8 @@ def rule_metric_chart(metric: str) -> Callable[[Window], Chart]:
     }
     title, counted = titles[metric]
 
-    def build(window: Window) -> Chart:
-        series = queries.rules_over_time(window, metric)
+    def build(window: Window, cs: bool) -> Chart:
+        series = queries.rules_over_time(window, metric, child_safety=cs)
         label = _labeler(Rule, [s.key for s in series], "—")
         return _line_chart(f"rule-{metric}", title, counted, window, series, label)
 
@@ -322,7 +323,7 @@ def rule_metric_chart(metric: str) -> Callable[[Window], Chart]:
 
 
 ANALYTICS = (Permission.VIEW_INSIGHTS, Permission.VIEW_MRT_DATA)  # either
-CHARTS: dict[str, tuple[tuple[Permission, ...], Callable[[Window], Chart]]] = {
+CHARTS: dict[str, tuple[tuple[Permission, ...], Callable[[Window, bool], Chart]]] = {
     "violations-by-policy": (ANALYTICS, violations_by_policy),
     "actions-by-source": (ANALYTICS, actions_by_source),
     "actions-per-rule": (ANALYTICS, actions_per_rule),
@@ -343,8 +344,9 @@ def may_see(user, slug: str) -> bool:
     return any(user.has_permission(p) for p in CHARTS[slug][0])
 
 
-def chart(slug: str, window: Window) -> Chart:
-    return CHARTS[slug][1](window)
+def chart(slug: str, window: Window, cs: bool) -> Chart:
+    """Chart `slug`; `cs`: whether child-safety events are counted (the viewer may see them)."""
+    return CHARTS[slug][1](window, cs)
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -375,18 +377,24 @@ def overview_insights(user, window: Window) -> OverviewInsights | None:
     """The analytic widgets of the overview; None for users who may see none of them."""
     if not any(user.has_permission(p) for p in ANALYTICS):
         return None
+    cs = may_see_child_safety(user)
     previous = window.previous()
-    now, before = queries.action_totals(window), queries.action_totals(previous)
+    now, before = (
+        queries.action_totals(window, child_safety=cs),
+        queries.action_totals(previous, child_safety=cs),
+    )
 
     def share(totals, sources) -> int:
         return sum(totals.by_source.get(s, 0) for s in sources)
 
     other = [s for s in SOURCE_LABELS if s not in AUTOMATED + MANUAL]
-    policies_now = queries.top_policies(window, 10)
-    policies_before = {k.key: k.count for k in queries.top_policies(previous, 1000)}
+    policies_now = queries.top_policies(window, 10, child_safety=cs)
+    policies_before = {
+        k.key: k.count for k in queries.top_policies(previous, 1000, child_safety=cs)
+    }
     policy_label = _labeler(Policy, [k.key for k in policies_now], "No policy")
-    rules_now = queries.rule_totals(window)
-    rules_before = {t.rule_id: t.actions for t in queries.rule_totals(previous)}
+    rules_now = queries.rule_totals(window, child_safety=cs)
+    rules_before = {t.rule_id: t.actions for t in queries.rule_totals(previous, child_safety=cs)}
     rule_label = _labeler(Rule, [t.rule_id for t in rules_now], "—")
     per_rule = sorted(
         (
@@ -403,14 +411,14 @@ def overview_insights(user, window: Window) -> OverviewInsights | None:
         key=lambda r: (-r.count, r.label),
     )[:10]
     moderators = None
-    widgets = [violations_by_policy(window), actions_by_source(window)]
+    widgets = [violations_by_policy(window, cs), actions_by_source(window, cs)]
     if user.has_permission(Permission.VIEW_MRT_DATA):
-        series = queries.decisions_by_moderator(window)
-        earlier = queries.decisions_by_moderator(previous)
+        series = queries.decisions_by_moderator(window, child_safety=cs)
+        earlier = queries.decisions_by_moderator(previous, child_safety=cs)
         moderators = _ranked(series, earlier, _reviewer_labeler([s.key for s in series + earlier]))[
             :10
         ]
-        widgets.append(decisions_per_moderator(window))
+        widgets.append(decisions_per_moderator(window, cs))
     return OverviewInsights(
         actions=Figure(
             "Actions taken",
@@ -487,18 +495,19 @@ class ReviewAnalytics:
         return [self.created, self.decided, self.skipped]
 
 
-def review_analytics(window: Window) -> ReviewAnalytics:
+def review_analytics(window: Window, cs: bool) -> ReviewAnalytics:
+    """`cs`: whether child-safety events are counted (the viewer may see them)."""
     previous = window.previous()
 
     def total(fn, w) -> int:
-        return sum(s.total for s in fn(w))
+        return sum(s.total for s in fn(w, child_safety=cs))
 
     def figure(label, fn, counted) -> Figure:
         now = total(fn, window)
         return Figure(label, now, Change(now, total(fn, previous)), counted)
 
-    times_before = {t.queue_id: t for t in queries.time_to_decision(previous)}
-    times = queries.time_to_decision(window)
+    times_before = {t.queue_id: t for t in queries.time_to_decision(previous, child_safety=cs)}
+    times = queries.time_to_decision(window, child_safety=cs)
     label = _labeler(Queue, [t.queue_id for t in times], "—")
     rows = []
     for t in times:
@@ -525,7 +534,7 @@ def review_analytics(window: Window) -> ReviewAnalytics:
         skipped=figure("Skips", queries.skips, "Times a reviewer skipped a job"),
         times=rows,
         charts=[
-            chart(slug, window)
+            chart(slug, window, cs)
             for slug in (
                 "jobs-created",
                 "jobs-decided",
@@ -559,9 +568,9 @@ class RuleInsights:
     charts: list[Chart]
 
 
-def rule_insights(window: Window) -> RuleInsights:
-    totals = queries.rule_totals(window)
-    before = {t.rule_id: t.passes for t in queries.rule_totals(window.previous())}
+def rule_insights(window: Window, cs: bool) -> RuleInsights:
+    totals = queries.rule_totals(window, child_safety=cs)
+    before = {t.rule_id: t.passes for t in queries.rule_totals(window.previous(), child_safety=cs)}
     ids = [t.rule_id for t in totals]
     names = _names(Rule, ids)
     alarms = alarm_states(ids)
@@ -584,15 +593,15 @@ def rule_insights(window: Window) -> RuleInsights:
         rows,
         active_alarms(),
         [
-            chart(slug, window)
+            chart(slug, window, cs)
             for slug in ("rule-passes", "rule-evaluations", "actions-per-rule", "rule-errors")
         ],
     )
 
 
-def rule_activity_chart(rule_id: str, window: Window) -> Chart:
+def rule_activity_chart(rule_id: str, window: Window, cs: bool = True) -> Chart:
     """The rule page's Activity section: passes, actions and errors of one rule."""
-    activity = queries.rule_activity_series(rule_id, window)
+    activity = queries.rule_activity_series(rule_id, window, child_safety=cs)
     return Chart(
         f"rule-activity-{rule_id}",
         "Activity",

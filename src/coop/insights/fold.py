@@ -40,7 +40,13 @@ UPSERTS = [
         ["evaluations", "passes", "errors"],
         ["k1", "k2", "n1", "n2", "n3"],
     ),
-    _upsert("insights_ruleactionhour", "rule_action", ["rule_id"], ["actions"], ["k1", "n1"]),
+    _upsert(
+        "insights_ruleactionhour",
+        "rule_action",
+        ["rule_id", "child_safety"],
+        ["actions"],
+        ["k1", "(k2 = 't')", "n1"],
+    ),
     _upsert(
         "insights_actionhour",
         "action",
@@ -55,29 +61,41 @@ UPSERTS = [
         ["executed"],
         ["k1", "k2", "k3", "n1"],
     ),
-    _upsert("insights_jobhour", "job", ["queue_id", "source"], ["created"], ["k1", "k2", "n1"]),
+    _upsert(
+        "insights_jobhour",
+        "job",
+        ["queue_id", "source", "child_safety"],
+        ["created"],
+        ["k1", "k2", "(k3 = 't')", "n1"],
+    ),
     _upsert(
         "insights_decisionhour",
         "decision",
-        ["queue_id", "reviewer_id"],
+        ["queue_id", "reviewer_id", "child_safety"],
         ["decided"],
-        ["k1", "k2", "n1"],
+        ["k1", "k2", "(k3 = 't')", "n1"],
     ),
     _upsert(
         "insights_decisionpolicyhour",
         "decision_policy",
-        ["queue_id", "policy_id"],
+        ["queue_id", "policy_id", "child_safety"],
         ["decided"],
-        ["k1", "k2", "n1"],
+        ["k1", "k2", "(k3 = 't')", "n1"],
     ),
     _upsert(
         "insights_decisiontimehour",
         "decision_time",
-        ["queue_id", "bucket"],
+        ["queue_id", "bucket", "child_safety"],
         ["decided"],
-        ["k1", "k2::smallint", "n1"],
+        ["k1", "k2::smallint", "(k3 = 't')", "n1"],
     ),
-    _upsert("insights_skiphour", "skip", ["queue_id"], ["skips"], ["k1", "n1"]),
+    _upsert(
+        "insights_skiphour",
+        "skip",
+        ["queue_id", "child_safety"],
+        ["skips"],
+        ["k1", "(k2 = 't')", "n1"],
+    ),
 ]
 
 # Events counted once per delta kind: a rule execution is one 'rule' count, an action execution
@@ -97,12 +115,18 @@ FOLD_SQL = (
 )
 
 SAMPLE_DEPTH_SQL = """
-INSERT INTO insights_queuedepth (hour, queue_id, pending, sampled_at)
-SELECT date_trunc('hour', now(), 'UTC'), q.id,
-       (SELECT count(*) FROM review_job j WHERE j.queue_id = q.id AND j.status = 'PENDING'),
-       now()
+INSERT INTO insights_queuedepth (hour, queue_id, child_safety, pending, sampled_at)
+SELECT date_trunc('hour', now(), 'UTC'), q.id, cs.flag, coalesce(n.pending, 0), now()
 FROM review_queue q
-ON CONFLICT (hour, queue_id) DO UPDATE
+CROSS JOIN (VALUES (false), (true)) AS cs(flag)
+LEFT JOIN (
+    SELECT j.queue_id,
+           coalesce(j.kind = 'NCMEC' OR j.queue_id = insights_ncmec_queue() OR EXISTS (
+               SELECT 1 FROM review_report r WHERE r.job_id = j.id AND r.csam), false) AS flag,
+           count(*) AS pending
+    FROM review_job j WHERE j.status = 'PENDING' GROUP BY 1, 2
+) n ON n.queue_id = q.id AND n.flag = cs.flag
+ON CONFLICT (hour, queue_id, child_safety) DO UPDATE
 SET pending = EXCLUDED.pending, sampled_at = EXCLUDED.sampled_at
 """
 

@@ -55,9 +55,14 @@ class RuleActionHour(models.Model):
     rule_id = models.CharField(max_length=ID_LENGTH)
     actions = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["hour", "rule_id"], name="insights_ruleactionhour_key")
+            models.UniqueConstraint(
+                fields=["hour", "rule_id", "child_safety"], name="insights_ruleactionhour_key"
+            )
         ]
         indexes = [models.Index(fields=["rule_id", "hour"], name="insights_ruleactionhour_rule")]
 
@@ -105,10 +110,13 @@ class JobHour(models.Model):
     source = models.CharField(max_length=10)
     created = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "queue_id", "source"], name="insights_jobhour_key"
+                fields=["hour", "queue_id", "source", "child_safety"], name="insights_jobhour_key"
             )
         ]
 
@@ -121,10 +129,14 @@ class DecisionHour(models.Model):
     reviewer_id = models.CharField(max_length=40)
     decided = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "queue_id", "reviewer_id"], name="insights_decisionhour_key"
+                fields=["hour", "queue_id", "reviewer_id", "child_safety"],
+                name="insights_decisionhour_key",
             )
         ]
 
@@ -137,10 +149,14 @@ class DecisionPolicyHour(models.Model):
     policy_id = models.CharField(max_length=ID_LENGTH)
     decided = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "queue_id", "policy_id"], name="insights_decisionpolicyhour_key"
+                fields=["hour", "queue_id", "policy_id", "child_safety"],
+                name="insights_decisionpolicyhour_key",
             )
         ]
 
@@ -154,10 +170,14 @@ class DecisionTimeHour(models.Model):
     bucket = models.PositiveSmallIntegerField()
     decided = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "queue_id", "bucket"], name="insights_decisiontimehour_key"
+                fields=["hour", "queue_id", "bucket", "child_safety"],
+                name="insights_decisiontimehour_key",
             )
         ]
 
@@ -167,9 +187,14 @@ class SkipHour(models.Model):
     queue_id = models.CharField(max_length=ID_LENGTH)
     skips = models.BigIntegerField(default=0)
 
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["hour", "queue_id"], name="insights_skiphour_key")
+            models.UniqueConstraint(
+                fields=["hour", "queue_id", "child_safety"], name="insights_skiphour_key"
+            )
         ]
 
 
@@ -180,10 +205,14 @@ class QueueDepth(models.Model):
     queue_id = models.CharField(max_length=ID_LENGTH)
     pending = models.BigIntegerField()
     sampled_at = models.DateTimeField()
+    # Child-safety events (coop.review.visibility) exist only for users who may see them.
+    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["hour", "queue_id"], name="insights_queuedepth_key")
+            models.UniqueConstraint(
+                fields=["hour", "queue_id", "child_safety"], name="insights_queuedepth_key"
+            )
         ]
 
 

@@ -24,6 +24,15 @@ from coop.insights.queries import (
 from coop.insights.replica import read_alias
 
 # Table and column names below are constants of this module; values always go as parameters.
+# What child_safety=False leaves out (coop.review.visibility), per kind of rollup.
+_NO_CS_ACTIONS = "AND action_id <> 'coop.ncmec' "
+_NO_CS = "AND NOT child_safety "
+
+
+def _cs(child_safety: bool, clause: str = _NO_CS) -> str:
+    return "" if child_safety else clause
+
+
 # The bucket index of a row: whole hours or days since the window's start (the first parameter).
 _INDEX = {
     "hour": "(extract(epoch FROM hour - %s) / 3600)::int",
@@ -59,34 +68,40 @@ def _to_series(window: Window, rows: list[tuple]) -> list[Series]:
     return sorted(series, key=lambda s: (-s.total, s.key))
 
 
-def action_totals(window: Window) -> ActionTotals:
+def action_totals(window: Window, *, child_safety: bool = True) -> ActionTotals:
     rows = _rows(
-        "SELECT source, sum(executed), sum(refused) FROM insights_actionhour "
-        "WHERE hour >= %s AND hour < %s GROUP BY source",
+        "SELECT source, sum(executed), sum(refused) FROM insights_actionhour "  # noqa: S608
+        f"WHERE hour >= %s AND hour < %s {_cs(child_safety, _NO_CS_ACTIONS)}GROUP BY source",
         [window.start, window.end],
     )
     by_source = {source: int(executed) for source, executed, _ in rows if executed}
     return ActionTotals(by_source, sum(int(refused) for _, _, refused in rows))
 
 
-def actions_over_time(window: Window, by: Literal["source", "action", "policy"]) -> list[Series]:
+def actions_over_time(
+    window: Window, by: Literal["source", "action", "policy"], *, child_safety: bool = True
+) -> list[Series]:
+    where = _cs(child_safety, _NO_CS_ACTIONS)
     if by == "policy":
-        return _series(window, "insights_actionpolicyhour", "policy_id", "executed")
+        return _series(window, "insights_actionpolicyhour", "policy_id", "executed", where)
     key = {"source": "source", "action": "action_id"}[by]
-    return _series(window, "insights_actionhour", key, "executed", "AND executed > 0")
+    return _series(window, "insights_actionhour", key, "executed", f"AND executed > 0 {where}")
 
 
-def top_policies(window: Window, limit: int = 10) -> list[KeyCount]:
+def top_policies(window: Window, limit: int = 10, *, child_safety: bool = True) -> list[KeyCount]:
     rows = _rows(
-        "SELECT policy_id, sum(executed) AS n FROM insights_actionpolicyhour "
-        "WHERE hour >= %s AND hour < %s AND policy_id <> '' GROUP BY policy_id "
+        "SELECT policy_id, sum(executed) AS n FROM insights_actionpolicyhour "  # noqa: S608
+        "WHERE hour >= %s AND hour < %s AND policy_id <> '' "
+        f"{_cs(child_safety, _NO_CS_ACTIONS)}GROUP BY policy_id "
         "ORDER BY n DESC, policy_id LIMIT %s",
         [window.start, window.end, limit],
     )
     return [KeyCount(policy, int(n)) for policy, n in rows]
 
 
-def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleTotals]:
+def rule_totals(
+    window: Window, rule_ids: list[str] | None = None, *, child_safety: bool = True
+) -> list[RuleTotals]:
     where, params = (
         ("AND rule_id = ANY(%s)", [list(rule_ids)]) if rule_ids is not None else ("", [])
     )
@@ -98,7 +113,7 @@ def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleT
     actions = dict(
         _rows(
             "SELECT rule_id, sum(actions) FROM insights_ruleactionhour "  # noqa: S608
-            f"WHERE hour >= %s AND hour < %s {where} GROUP BY rule_id",
+            f"WHERE hour >= %s AND hour < %s {where} {_cs(child_safety)}GROUP BY rule_id",
             [window.start, window.end, *params],
         )
     )
@@ -112,10 +127,13 @@ def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleT
 
 
 def rules_over_time(
-    window: Window, metric: Literal["evaluations", "passes", "errors", "actions"]
+    window: Window,
+    metric: Literal["evaluations", "passes", "errors", "actions"],
+    *,
+    child_safety: bool = True,
 ) -> list[Series]:
     if metric == "actions":
-        return _series(window, "insights_ruleactionhour", "rule_id", "actions")
+        return _series(window, "insights_ruleactionhour", "rule_id", "actions", _cs(child_safety))
     column = {"evaluations": "evaluations", "passes": "passes", "errors": "errors"}[metric]
     return _series(window, "insights_rulehour", "rule_id", column, f"AND {column} > 0")
 
@@ -132,11 +150,13 @@ def rule_activity(rule_ids: list[str], days: int = 14) -> dict[str, tuple[int, .
     return {rule: found.get(rule, empty) for rule in rule_ids}
 
 
-def rule_activity_series(rule_id: str, window: Window) -> RuleActivity:
+def rule_activity_series(
+    rule_id: str, window: Window, *, child_safety: bool = True
+) -> RuleActivity:
     empty = (0,) * len(window.buckets())
 
-    def one(table: str, column: str) -> tuple[int, ...]:
-        found = _series(window, table, "rule_id", column, "AND rule_id = %s", [rule_id])
+    def one(table: str, column: str, where: str = "") -> tuple[int, ...]:
+        found = _series(window, table, "rule_id", column, f"AND rule_id = %s {where}", [rule_id])
         return found[0].values if found else empty
 
     environments = _rows(
@@ -150,7 +170,7 @@ def rule_activity_series(rule_id: str, window: Window) -> RuleActivity:
         evaluations=one("insights_rulehour", "evaluations"),
         passes=one("insights_rulehour", "passes"),
         errors=one("insights_rulehour", "errors"),
-        actions=one("insights_ruleactionhour", "actions"),
+        actions=one("insights_ruleactionhour", "actions", _cs(child_safety)),
         environments=tuple(e for (e,) in environments),
     )
 
@@ -168,30 +188,30 @@ def rule_hourly_passes(rule_id: str, start: datetime, end: datetime) -> list[tup
     return [found.get(start + i * step, (0, 0)) for i in range(hours)]
 
 
-def jobs_created(window: Window) -> list[Series]:
-    return _series(window, "insights_jobhour", "queue_id", "created")
+def jobs_created(window: Window, *, child_safety: bool = True) -> list[Series]:
+    return _series(window, "insights_jobhour", "queue_id", "created", _cs(child_safety))
 
 
-def jobs_decided(window: Window) -> list[Series]:
-    return _series(window, "insights_decisionhour", "queue_id", "decided")
+def jobs_decided(window: Window, *, child_safety: bool = True) -> list[Series]:
+    return _series(window, "insights_decisionhour", "queue_id", "decided", _cs(child_safety))
 
 
-def decisions_by_moderator(window: Window) -> list[Series]:
-    return _series(window, "insights_decisionhour", "reviewer_id", "decided")
+def decisions_by_moderator(window: Window, *, child_safety: bool = True) -> list[Series]:
+    return _series(window, "insights_decisionhour", "reviewer_id", "decided", _cs(child_safety))
 
 
-def decisions_by_policy(window: Window) -> list[Series]:
-    return _series(window, "insights_decisionpolicyhour", "policy_id", "decided")
+def decisions_by_policy(window: Window, *, child_safety: bool = True) -> list[Series]:
+    return _series(window, "insights_decisionpolicyhour", "policy_id", "decided", _cs(child_safety))
 
 
-def skips(window: Window) -> list[Series]:
-    return _series(window, "insights_skiphour", "queue_id", "skips")
+def skips(window: Window, *, child_safety: bool = True) -> list[Series]:
+    return _series(window, "insights_skiphour", "queue_id", "skips", _cs(child_safety))
 
 
-def time_to_decision(window: Window) -> list[DecisionTime]:
+def time_to_decision(window: Window, *, child_safety: bool = True) -> list[DecisionTime]:
     rows = _rows(
-        "SELECT queue_id, bucket, sum(decided) FROM insights_decisiontimehour "
-        "WHERE hour >= %s AND hour < %s GROUP BY 1, 2",
+        "SELECT queue_id, bucket, sum(decided) FROM insights_decisiontimehour "  # noqa: S608
+        f"WHERE hour >= %s AND hour < %s {_cs(child_safety)}GROUP BY 1, 2",
         [window.start, window.end],
     )
     by_queue: dict[str, dict[int, int]] = defaultdict(dict)
@@ -209,12 +229,19 @@ def time_to_decision(window: Window) -> list[DecisionTime]:
     return sorted(times, key=lambda t: (-t.decided, t.queue_id))
 
 
-def queue_depth(window: Window) -> list[Series]:
-    """The last sample of each bucket per queue (an hour holds one sample; a day its last)."""
+def queue_depth(window: Window, *, child_safety: bool = True) -> list[Series]:
+    """The last sample of each bucket per queue (an hour holds one sample; a day its last);
+    without child-safety data, the NCMEC queue is left out."""
+    hidden = (
+        ""
+        if child_safety
+        else "AND NOT child_safety AND queue_id IS DISTINCT FROM insights_ncmec_queue() "
+    )
     rows = _rows(
-        f"SELECT DISTINCT ON (queue_id, b) {_INDEX[window.bucket]} AS b, queue_id, pending "  # noqa: S608
-        "FROM insights_queuedepth WHERE hour >= %s AND hour < %s "
-        "ORDER BY queue_id, b, hour DESC",
+        "SELECT DISTINCT ON (queue_id, b) b, queue_id, pending FROM ("  # noqa: S608
+        f"SELECT {_INDEX[window.bucket]} AS b, hour, queue_id, sum(pending)::bigint AS pending "
+        f"FROM insights_queuedepth WHERE hour >= %s AND hour < %s {hidden}"
+        "GROUP BY 1, 2, 3) t ORDER BY queue_id, b, hour DESC",
         [window.start, window.start, window.end],
     )
     series = _to_series(window, rows)

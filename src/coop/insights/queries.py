@@ -10,7 +10,10 @@ implement the same functions with the same signatures:
 - `coop.warehouse.clickhouse_queries` when `COOP_WAREHOUSE=clickhouse`: the same figures,
   from ClickHouse.
 
-A backend module defines every name in `BACKEND_FUNCTIONS`.
+A backend module defines every name in `BACKEND_FUNCTIONS`. `child_safety=False` leaves out
+child-safety events (coop.review.visibility: NCMEC jobs, the NCMEC queue, jobs with a csam
+report, decisions and skips on them, `coop.ncmec` executions): the pages pass False for users
+without VIEW_CHILD_SAFETY_DATA.
 """
 
 from __future__ import annotations
@@ -144,38 +147,45 @@ class RuleActivity:
 # --- Actions (action executions, every source) ---------------------------------------------
 
 
-def action_totals(window: Window) -> ActionTotals:
+def action_totals(window: Window, *, child_safety: bool = True) -> ActionTotals:
     """Executed action executions per source, and the refused ones."""
-    return _backend().action_totals(window)
+    return _backend().action_totals(window, child_safety=child_safety)
 
 
-def actions_over_time(window: Window, by: Literal["source", "action", "policy"]) -> list[Series]:
+def actions_over_time(
+    window: Window, by: Literal["source", "action", "policy"], *, child_safety: bool = True
+) -> list[Series]:
     """Executed action executions per bucket, one series per source, action or policy.
 
     By policy: an execution under two policies counts once in each; one under none counts
     under the key "" ("No policy")."""
-    return _backend().actions_over_time(window, by)
+    return _backend().actions_over_time(window, by, child_safety=child_safety)
 
 
-def top_policies(window: Window, limit: int = 10) -> list[KeyCount]:
+def top_policies(window: Window, limit: int = 10, *, child_safety: bool = True) -> list[KeyCount]:
     """Executed action executions per policy (policy violations), the most first; executions
     without a policy are left out."""
-    return _backend().top_policies(window, limit)
+    return _backend().top_policies(window, limit, child_safety=child_safety)
 
 
 # --- Rules (rule executions, LIVE and BACKGROUND) -------------------------------------------
 
 
-def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleTotals]:
+def rule_totals(
+    window: Window, rule_ids: list[str] | None = None, *, child_safety: bool = True
+) -> list[RuleTotals]:
     """Per rule: logged executions, passes, errors, and executed actions the rule fired."""
-    return _backend().rule_totals(window, rule_ids)
+    return _backend().rule_totals(window, rule_ids, child_safety=child_safety)
 
 
 def rules_over_time(
-    window: Window, metric: Literal["evaluations", "passes", "errors", "actions"]
+    window: Window,
+    metric: Literal["evaluations", "passes", "errors", "actions"],
+    *,
+    child_safety: bool = True,
 ) -> list[Series]:
     """One series per rule of the chosen count."""
-    return _backend().rules_over_time(window, metric)
+    return _backend().rules_over_time(window, metric, child_safety=child_safety)
 
 
 def rule_activity(rule_ids: list[str], days: int = 14) -> dict[str, tuple[int, ...]]:
@@ -184,9 +194,11 @@ def rule_activity(rule_ids: list[str], days: int = 14) -> dict[str, tuple[int, .
     return _backend().rule_activity(rule_ids, days)
 
 
-def rule_activity_series(rule_id: str, window: Window) -> RuleActivity:
+def rule_activity_series(
+    rule_id: str, window: Window, *, child_safety: bool = True
+) -> RuleActivity:
     """Evaluations, passes, errors and actions of one rule per bucket."""
-    return _backend().rule_activity_series(rule_id, window)
+    return _backend().rule_activity_series(rule_id, window, child_safety=child_safety)
 
 
 def rule_hourly_passes(rule_id: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
@@ -198,42 +210,42 @@ def rule_hourly_passes(rule_id: str, start: datetime, end: datetime) -> list[tup
 # --- Review (jobs, decisions, skips) -----------------------------------------------------------
 
 
-def jobs_created(window: Window) -> list[Series]:
+def jobs_created(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Review jobs created per queue (a report merged into an open job creates none)."""
-    return _backend().jobs_created(window)
+    return _backend().jobs_created(window, child_safety=child_safety)
 
 
-def jobs_decided(window: Window) -> list[Series]:
+def jobs_decided(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Decisions on jobs per queue (manual actions outside a job are not counted)."""
-    return _backend().jobs_decided(window)
+    return _backend().jobs_decided(window, child_safety=child_safety)
 
 
-def decisions_by_moderator(window: Window) -> list[Series]:
+def decisions_by_moderator(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Decisions on jobs per reviewer id ("" for automatic closes)."""
-    return _backend().decisions_by_moderator(window)
+    return _backend().decisions_by_moderator(window, child_safety=child_safety)
 
 
-def decisions_by_policy(window: Window) -> list[Series]:
+def decisions_by_policy(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Decisions on jobs per policy chosen ("" for decisions without a policy); a decision
     under two policies counts once in each."""
-    return _backend().decisions_by_policy(window)
+    return _backend().decisions_by_policy(window, child_safety=child_safety)
 
 
-def skips(window: Window) -> list[Series]:
+def skips(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Skips per queue (the job's queue at the time of the skip)."""
-    return _backend().skips(window)
+    return _backend().skips(window, child_safety=child_safety)
 
 
-def time_to_decision(window: Window) -> list[DecisionTime]:
+def time_to_decision(window: Window, *, child_safety: bool = True) -> list[DecisionTime]:
     """Median and 90th percentile of (decision time - job creation time) per queue, for the
     decisions made in the window, from a histogram with buckets 19 % wide."""
-    return _backend().time_to_decision(window)
+    return _backend().time_to_decision(window, child_safety=child_safety)
 
 
-def queue_depth(window: Window) -> list[Series]:
+def queue_depth(window: Window, *, child_safety: bool = True) -> list[Series]:
     """Pending jobs per queue at the last sample of each bucket (the worker samples every
     housekeeping run); 0 where no sample was taken."""
-    return _backend().queue_depth(window)
+    return _backend().queue_depth(window, child_safety=child_safety)
 
 
 BACKEND_FUNCTIONS = (

@@ -8,19 +8,22 @@ from django.shortcuts import render
 from coop.accounts.access import forbidden, require_permission
 from coop.accounts.permissions import Permission
 from coop.insights import dashboards
+from coop.review.visibility import may_see_child_safety
 
 
 @require_permission(Permission.VIEW_MRT_DATA)
 def review_analytics(request: HttpRequest) -> HttpResponse:
     choice = dashboards.choose_window(request.GET)
-    context = {"choice": choice, "analytics": dashboards.review_analytics(choice.window)}
+    analytics = dashboards.review_analytics(choice.window, may_see_child_safety(request.user))
+    context = {"choice": choice, "analytics": analytics}
     return render(request, "insights/review.html", context)
 
 
 @require_permission(Permission.VIEW_INSIGHTS)
 def rule_insights(request: HttpRequest) -> HttpResponse:
     choice = dashboards.choose_window(request.GET)
-    context = {"choice": choice, "insights": dashboards.rule_insights(choice.window)}
+    insights = dashboards.rule_insights(choice.window, may_see_child_safety(request.user))
+    context = {"choice": choice, "insights": insights}
     return render(request, "insights/rules.html", context)
 
 
@@ -32,7 +35,7 @@ def chart_csv(request: HttpRequest, slug: str) -> HttpResponse:
     if not dashboards.may_see(request.user, slug):
         return forbidden(request)
     choice = dashboards.choose_window(request.GET)
-    chart = dashboards.chart(slug, choice.window)
+    chart = dashboards.chart(slug, choice.window, may_see_child_safety(request.user))
     response = HttpResponse(chart.csv(), content_type="text/csv; charset=utf-8")
     name = f"{slug}-{choice.range}-{choice.bucket}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
