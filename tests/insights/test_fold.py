@@ -210,7 +210,8 @@ def test_a_fold_that_dies_half_way_changes_nothing():
     dying = psycopg.connect(dsn())
     dying.execute(FOLD_SQL, [1000])  # deleted the deltas and added them, uncommitted
     with connection.cursor() as cursor:  # the process dies: the server ends its session
-        cursor.execute("SELECT pg_terminate_backend(%s)", [dying.info.backend_pid])
+        cursor.execute("SELECT pg_terminate_backend(%s, 10000)", [dying.info.backend_pid])
+        assert cursor.fetchone()[0]  # waited until the session was gone (its locks released)
     assert rule_rollup() == {(T0, "r1", "LIVE"): (3, 3, 0)}
     assert Delta.objects.count() == 1
     fold.fold()

@@ -168,6 +168,7 @@ URL_REQUIRES: dict[str, str | None] = {
     "insights-review": "VIEW_MRT_DATA",
     "insights-rules": "VIEW_INSIGHTS",
     "insights-csv": None,  # each chart checks its page's permission (tests/insights)
+    "insights-rule-activity-csv": "VIEW_RULES_DASHBOARD",
     "settings": None,
     "account": None,
     "account-password": None,

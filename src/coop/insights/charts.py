@@ -38,6 +38,7 @@ class Chart:
     window: Window
     lines: tuple[Line, ...]
     kind: str = "line"  # "line" or "bar" (bars: one per line, its total over the window)
+    csv_path: str = ""  # where its CSV downloads ("": /insights/csv/<slug>)
 
     @property
     def empty(self) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.urls import NoReverseMatch, reverse
+
 from coop.accounts.models import User
 from coop.accounts.permissions import Permission
 from coop.catalog.models import Policy
@@ -160,8 +162,6 @@ def source_label(source: str) -> str:
 
 def rule_url(rule_id: str) -> str:
     """The rule's page when the rules console is installed, else ""."""
-    from django.urls import NoReverseMatch, reverse
-
     try:
         return reverse("rule", args=[rule_id])
     except NoReverseMatch:
@@ -607,7 +607,8 @@ def rule_activity_chart(rule_id: str, window: Window, cs: bool = True) -> Chart:
         "Activity",
         "Passes and errors of logged executions, and executed actions the rule fired",
         window,
-        (
+        csv_path=reverse("insights-rule-activity-csv", args=[rule_id]),
+        lines=(
             Line("Passes", activity.passes),
             Line("Actions", activity.actions),
             Line("Errors", activity.errors),

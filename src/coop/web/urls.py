@@ -27,6 +27,11 @@ urlpatterns = [
     path("insights/review", insights.review_analytics, name="insights-review"),
     path("insights/rules", insights.rule_insights, name="insights-rules"),
     path("insights/csv/<slug:slug>", insights.chart_csv, name="insights-csv"),
+    path(
+        "insights/rules/<str:rule_id>/activity.csv",
+        insights.rule_activity_csv,
+        name="insights-rule-activity-csv",
+    ),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("settings/", console.settings_index, name="settings"),
