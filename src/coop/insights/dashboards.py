@@ -212,8 +212,9 @@ def actions_by_source(window: Window, cs: bool) -> Chart:
     )
 
 
-def actions_per_rule(window: Window, cs: bool) -> Chart:
-    series = queries.rules_over_time(window, "actions", child_safety=cs)
+def actions_per_rule(window: Window, cs: bool, series: list | None = None) -> Chart:
+    if series is None:
+        series = queries.rules_over_time(window, "actions", child_safety=cs)
     return _line_chart(
         "actions-per-rule",
         "Actions per rule",
@@ -225,8 +226,9 @@ def actions_per_rule(window: Window, cs: bool) -> Chart:
     )
 
 
-def decisions_per_moderator(window: Window, cs: bool) -> Chart:
-    series = queries.decisions_by_moderator(window, child_safety=cs)
+def decisions_per_moderator(window: Window, cs: bool, series: list | None = None) -> Chart:
+    if series is None:
+        series = queries.decisions_by_moderator(window, child_safety=cs)
     return _line_chart(
         "decisions-per-moderator",
         "Decisions per moderator",
@@ -314,8 +316,9 @@ def rule_metric_chart(metric: str) -> Callable[[Window, bool], Chart]:
     }
     title, counted = titles[metric]
 
-    def build(window: Window, cs: bool) -> Chart:
-        series = queries.rules_over_time(window, metric, child_safety=cs)
+    def build(window: Window, cs: bool, series: list | None = None) -> Chart:
+        if series is None:
+            series = queries.rules_over_time(window, metric, child_safety=cs)
         label = _labeler(Rule, [s.key for s in series], "—")
         return _line_chart(f"rule-{metric}", title, counted, window, series, label)
 
@@ -393,22 +396,10 @@ def overview_insights(user, window: Window) -> OverviewInsights | None:
         k.key: k.count for k in queries.top_policies(previous, 1000, child_safety=cs)
     }
     policy_label = _labeler(Policy, [k.key for k in policies_now], "No policy")
-    rules_now = queries.rule_totals(window, child_safety=cs)
-    rules_before = {t.rule_id: t.actions for t in queries.rule_totals(previous, child_safety=cs)}
-    rule_label = _labeler(Rule, [t.rule_id for t in rules_now], "—")
-    per_rule = sorted(
-        (
-            Ranked(
-                t.rule_id,
-                rule_label(t.rule_id),
-                t.actions,
-                Change(t.actions, rules_before.get(t.rule_id, 0)),
-                rule_url(t.rule_id),
-            )
-            for t in rules_now
-            if t.actions
-        ),
-        key=lambda r: (-r.count, r.label),
+    rule_actions = queries.rules_over_time(window, "actions", child_safety=cs)
+    earlier = queries.rules_over_time(previous, "actions", child_safety=cs)
+    per_rule = _ranked(
+        rule_actions, earlier, _labeler(Rule, [s.key for s in rule_actions], "—"), rule_url
     )[:10]
     moderators = None
     widgets = [violations_by_policy(window, cs), actions_by_source(window, cs)]
@@ -418,7 +409,7 @@ def overview_insights(user, window: Window) -> OverviewInsights | None:
         moderators = _ranked(series, earlier, _reviewer_labeler([s.key for s in series + earlier]))[
             :10
         ]
-        widgets.append(decisions_per_moderator(window, cs))
+        widgets.append(decisions_per_moderator(window, cs, series))
     return OverviewInsights(
         actions=Figure(
             "Actions taken",
@@ -569,34 +560,45 @@ class RuleInsights:
 
 
 def rule_insights(window: Window, cs: bool) -> RuleInsights:
-    totals = queries.rule_totals(window, child_safety=cs)
-    before = {t.rule_id: t.passes for t in queries.rule_totals(window.previous(), child_safety=cs)}
-    ids = [t.rule_id for t in totals]
+    """One query per count for the window (the table's totals are the charts' sums) and one
+    for the previous window's passes."""
+    series = {
+        metric: queries.rules_over_time(window, metric, child_safety=cs)
+        for metric in ("passes", "evaluations", "actions", "errors")
+    }
+    totals = {m: {s.key: s.total for s in found} for m, found in series.items()}
+    previous = queries.rules_over_time(window.previous(), "passes", child_safety=cs)
+    before = {s.key: s.total for s in previous}
+    ids = sorted(
+        set().union(*totals.values()),
+        key=lambda r: (-totals["passes"].get(r, 0), -totals["evaluations"].get(r, 0), r),
+    )
     names = _names(Rule, ids)
     alarms = alarm_states(ids)
-    rows = [
-        RuleRow(
-            t.rule_id,
-            names.get(t.rule_id, f"{t.rule_id} (deleted)"),
-            rule_url(t.rule_id) if t.rule_id in names else "",
-            t.evaluations,
-            t.passes,
-            f"{t.passes / t.evaluations:.2%}" if t.evaluations else "—",
-            t.errors,
-            t.actions,
-            Change(t.passes, before.get(t.rule_id, 0)),
-            alarms.get(t.rule_id),
+    rows = []
+    for rule in ids:
+        evaluations, passes = totals["evaluations"].get(rule, 0), totals["passes"].get(rule, 0)
+        rows.append(
+            RuleRow(
+                rule,
+                names.get(rule, f"{rule} (deleted)"),
+                rule_url(rule) if rule in names else "",
+                evaluations,
+                passes,
+                f"{passes / evaluations:.2%}" if evaluations else "—",
+                totals["errors"].get(rule, 0),
+                totals["actions"].get(rule, 0),
+                Change(passes, before.get(rule, 0)),
+                alarms.get(rule),
+            )
         )
-        for t in totals
+    charts = [
+        rule_metric_chart("passes")(window, cs, series["passes"]),
+        rule_metric_chart("evaluations")(window, cs, series["evaluations"]),
+        actions_per_rule(window, cs, series["actions"]),
+        rule_metric_chart("errors")(window, cs, series["errors"]),
     ]
-    return RuleInsights(
-        rows,
-        active_alarms(),
-        [
-            chart(slug, window, cs)
-            for slug in ("rule-passes", "rule-evaluations", "actions-per-rule", "rule-errors")
-        ],
-    )
+    return RuleInsights(rows, active_alarms(), charts)
 
 
 def rule_activity_chart(rule_id: str, window: Window, cs: bool = True) -> Chart:
