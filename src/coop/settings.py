@@ -113,6 +113,10 @@ def _database(url: str) -> dict:
 EMBEDDED_DATABASE = not env("DATABASE_URL")
 DATABASE_URL = embedded.ensure_database_url(DATA_DIR)
 DATABASES = {"default": _database(DATABASE_URL)}
+# A read replica for the dashboards (coop.insights.replica); tests mirror it to the default.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**_database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -135,6 +139,7 @@ INSTALLED_APPS = [
     "coop.hma",
     "coop.review",
     "coop.childsafety",
+    "coop.insights",
     "coop.api",
 ]
 

@@ -166,6 +166,10 @@ def test_the_table_names_every_predefined_role():
 # and the reference's permission list); changing one's own password needs only a sign-in.
 URL_REQUIRES: dict[str, str | None] = {
     "overview": None,
+    "insights-review": "VIEW_MRT_DATA",
+    "insights-rules": "VIEW_INSIGHTS",
+    "insights-csv": None,  # each chart checks its page's permission (tests/insights)
+    "insights-rule-activity-csv": "VIEW_RULES_DASHBOARD",
     "settings": None,
     "account": None,
     "account-password": None,

@@ -39,6 +39,8 @@ def test_navigation_is_gated_by_permission(client, make_user):
     client.force_login(make_user("Admin"))
     assert nav_labels(client.get("/").content.decode()) == [
         "Overview",
+        "Review analytics",
+        "Rule insights",
         "Review Console",
         "Recent Decisions",
         "Investigation",
@@ -64,13 +66,15 @@ def test_navigation_is_gated_by_permission(client, make_user):
 def test_navigation_links_only_pages_that_exist(make_user):
     labels = [item.label for item in NAVIGATION]
     assert labels == [
-        "Overview", "Review Console", "Recent Decisions", "Investigation", "Bulk Actions",
-        "Strikes", "Rules", "Banks", "Policies", "Routing", "NCMEC", "Deliveries", "Settings",
-        "Account",
+        "Overview", "Review analytics", "Rule insights", "Review Console", "Recent Decisions",
+        "Investigation", "Bulk Actions", "Strikes", "Rules", "Banks", "Policies", "Routing",
+        "NCMEC", "Deliveries", "Settings", "Account",
     ]  # fmt: skip
     links = navigation_for(make_user("Admin"), "/settings/api-keys")
     assert [(link.label, link.url, link.active) for link in links] == [
         ("Overview", "/", False),
+        ("Review analytics", "/insights/review", False),
+        ("Rule insights", "/insights/rules", False),
         ("Review Console", "/queues", False),
         ("Recent Decisions", "/decisions", False),
         ("Investigation", "/investigation", False),

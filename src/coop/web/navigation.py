@@ -49,6 +49,8 @@ SETTINGS: tuple[NavItem, ...] = (
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Overview", "overview"),
+    NavItem("Review analytics", "insights-review"),
+    NavItem("Rule insights", "insights-rules"),
     NavItem("Review Console", "queues"),
     NavItem("Recent Decisions", "decisions"),
     NavItem("Investigation", "investigation"),

@@ -11,11 +11,14 @@ from coop.accounts.permissions import Permission
 from coop.catalog.org_settings import org_settings
 from coop.childsafety.jobs import WaitingJob, ncmec_queue, waiting
 from coop.ingest.models import ItemSubmission
+from coop.insights import dashboards, queries
+from coop.insights.dashboards import Change, OverviewInsights, WindowChoice
 from coop.review.queues import pending_counts
 
 
 @dataclass(frozen=True)
 class QueueCount:
+    id: str
     name: str
     pending: int
 
@@ -28,6 +31,15 @@ class Overview:
     active_api_keys: int | None  # None: the user does not manage the organisation
     # Users waiting for NCMEC review (None: no child-safety permission), the oldest first.
     ncmec: NcmecWaiting | None = None
+    choice: WindowChoice | None = None
+    insights: OverviewInsights | None = None  # None: no analytics permission
+    # Pending jobs of the user's queues against the samples at the window's start (None: no
+    # sample then, or no queues).
+    pending_change: Change | None = None
+
+    @property
+    def pending_total(self) -> int:
+        return sum(q.pending for q in self.queues or ())
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,9 @@ def organisation_name() -> str:
     return org_settings()["organization"]["name"]
 
 
-def overview_for(user) -> Overview:
-    """Only the figures `user` is allowed to see; external moderators see their queues only."""
+def overview_for(user, params=None) -> Overview:
+    """Only the figures `user` is allowed to see; external moderators see their queues only.
+    `params` holds the window selector (?range=&bucket=)."""
     items_today = None
     if user.has_permission(Permission.VIEW_MRT_DATA) or user.has_permission(
         Permission.VIEW_INSIGHTS
@@ -53,7 +66,7 @@ def overview_for(user) -> Overview:
     queues = None
     if user.has_permission(Permission.VIEW_MRT):
         # The review visibility rule: the queues the user may work, the jobs they may see.
-        queues = [QueueCount(q.name, pending) for q, pending in pending_counts(user)]
+        queues = [QueueCount(q.pk, q.name, pending) for q, pending in pending_counts(user)]
 
     active_api_keys = None
     if user.has_permission(Permission.MANAGE_ORG):
@@ -64,4 +77,22 @@ def overview_for(user) -> Overview:
         jobs, pending = waiting()
         ncmec = NcmecWaiting(jobs, pending, ncmec_queue() is not None)
 
-    return Overview(organisation_name(), items_today, queues, active_api_keys, ncmec)
+    choice = dashboards.choose_window(params or {})
+    insights = dashboards.overview_insights(user, choice.window)
+    pending_change = None
+    if queues and insights is not None:
+        earlier = {s.key: s.values[-1] for s in queries.queue_depth(choice.window.previous())}
+        if any(q.id in earlier for q in queues):
+            pending_change = Change(
+                sum(q.pending for q in queues), sum(earlier.get(q.id, 0) for q in queues)
+            )
+    return Overview(
+        organisation_name(),
+        items_today,
+        queues,
+        active_api_keys,
+        ncmec,
+        choice if insights is not None else None,
+        insights,
+        pending_change,
+    )

@@ -9,6 +9,7 @@ from coop.web.views import (
     bulk_actions,
     console,
     history,
+    insights,
     integrations,
     investigation,
     item_types,
@@ -28,6 +29,14 @@ from coop.web.views import (
 
 urlpatterns = [
     path("", console.overview, name="overview"),
+    path("insights/review", insights.review_analytics, name="insights-review"),
+    path("insights/rules", insights.rule_insights, name="insights-rules"),
+    path("insights/csv/<slug:slug>", insights.chart_csv, name="insights-csv"),
+    path(
+        "insights/rules/<str:rule_id>/activity.csv",
+        insights.rule_activity_csv,
+        name="insights-rule-activity-csv",
+    ),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("settings/", console.settings_index, name="settings"),

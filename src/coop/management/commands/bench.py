@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coop.bench import backtest, banks, bulk, claim, hash, ingest, memory, pipeline, text
+from coop.bench import backtest, banks, bulk, claim, dashboard, hash, ingest, memory, pipeline, text
 
 SCENARIOS = {
     "ingest": ingest.run,
@@ -17,13 +17,16 @@ SCENARIOS = {
     "banks": banks.run,
     "bulk": bulk.run,
     "backtest": backtest.run,
+    "dashboard": dashboard.run,
 }
 # Scenarios that take --size: the keyword it sets, and what it counts.
 SIZED = {
     "backtest": ("submissions", "stored submissions (default 1,000,000)"),
     "banks": ("entries", "bank entries (default 100,000)"),
     "bulk": ("size", "item ids (default 10,000)"),
+    "dashboard": ("action_executions", "action executions, and 5x rule executions (10,000,000)"),
 }
+SCALED = {"dashboard"}  # scenarios whose data volume --scale multiplies
 
 
 class Command(BaseCommand):

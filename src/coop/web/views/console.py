@@ -21,7 +21,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ):
         return redirect("queues")
     context = {
-        "overview": overview_for(request.user),
+        "overview": overview_for(request.user, request.GET),
         "links": [link for link in navigation_for(request.user, "") if link.url != "/"],
     }
     return render(request, "web/overview.html", context)
