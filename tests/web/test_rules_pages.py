@@ -15,8 +15,11 @@ from coop.catalog.models import ConfigChange
 from coop.config.engine import export_state
 from coop.config.services import save_object
 from coop.enforcement.models import ActionExecution
+from coop.insights.fold import fold
+from coop.insights.models import RuleAlarm
 from coop.rules.models import Rule, RuleExecution, RuleStar
 from factories import post
+from insights.events import rule_executions
 from web.configcli import export_then_apply_is_a_no_op
 
 pytestmark = pytest.mark.django_db
@@ -474,3 +477,31 @@ def test_the_spot_test_on_the_rule_page_uses_the_saved_rule_and_an_item_id(
     assert skipped["children"][1]["sentence"] == "Author (user) · User strikes ≥ 3"
     assert "submission #" in response.content.decode()
     assert _untouched() == before  # a LIVE rule with an action: still nothing executed
+
+
+def test_the_list_and_the_rule_page_show_passes_and_the_alarm_from_the_rollups(
+    admin_client, catalog
+):
+    """rules.md: rule pages show pass counts over time and the alarm state; read from the
+    insights rollups (filled by the event triggers, folded by the worker's task)."""
+    rule("scam")
+    rule("quiet")
+    now = timezone.now()
+    rule_executions([("scam", "LIVE", "PASSED", now)] * 3 + [("scam", "LIVE", "FAILED", now)])
+    fold()
+    RuleAlarm.objects.create(
+        rule_id="scam", state="ALARM", since=now, hour=now, observed_passes=3, evaluations=4
+    )
+    page = admin_client.get("/rules").content.decode()
+    scam_row = page.split('href="/rules/scam"')[1].split("</tr>")[0]
+    quiet_row = page.split('href="/rules/quiet"')[1].split("</tr>")[0]
+    assert "badge--alarm" in scam_row
+    assert "Not tested" in quiet_row
+    assert "Passes per day, last 14 days" in scam_row
+    detail = admin_client.get("/rules/scam?range=24h&bucket=hour")
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert 'id="activity-title"' in html
+    assert "/insights/rules/scam/activity.csv" in html
+    assert detail.context["chart"].lines[0].label == "Passes"
+    assert sum(detail.context["chart"].lines[0].values) == 3

@@ -23,6 +23,9 @@ from coop.catalog.models import ConfigChange, ItemType
 from coop.config.history import diff
 from coop.config.services import save_object
 from coop.core.enums import RuleStatus
+from coop.insights import dashboards, queries
+from coop.insights.alarms import alarm_states
+from coop.review.visibility import may_see_child_safety
 from coop.rules import listing
 from coop.rules.models import Rule
 from coop.rules.spot_test import SpotItem, SpotTestError, latest_item, pasted_item, spot_test
@@ -68,10 +71,17 @@ def rules(request: HttpRequest) -> HttpResponse:
         )
         rows = listing.rule_rows(request.user, wanted, timezone.now())
     type_names = dict(ItemType.objects.values_list("id", "name"))
+    ids = [row.rule.pk for row in rows]
+    passes, alarms = queries.rule_activity(ids), alarm_states(ids)
     context = {
         "form": form,
         "rows": [
-            {"row": row, "item_types": [type_names.get(t, t) for t in row.rule.item_types]}
+            {
+                "row": row,
+                "item_types": [type_names.get(t, t) for t in row.rule.item_types],
+                "passes": passes.get(row.rule.pk, ()),
+                "alarm": alarms.get(row.rule.pk),
+            }
             for row in rows
         ],
         "tags": listing.all_tags(),
@@ -101,8 +111,14 @@ def rule(request: HttpRequest, rule_id: str) -> HttpResponse:
     )
     user = request.user
     type_names = dict(ItemType.objects.values_list("id", "name"))
+    choice = dashboards.choose_window(request.GET)
     context = {
         "rule": found,
+        "alarm": alarm_states([found.pk]).get(found.pk),
+        "choice": choice,
+        "chart": dashboards.rule_activity_chart(
+            found.pk, choice.window, may_see_child_safety(user)
+        ),
         "status": listing.shown_status(found, timezone.now()),
         "starred": listing.is_starred(found, user),
         "item_type_labels": [type_names.get(t, t) for t in found.item_types],
