@@ -188,6 +188,41 @@ def test_partitions_are_made_ahead_and_retention_drops_whole_months(scratch):
         partitions.revert(scratch)
 
 
+def counted_inserts() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(n), 0) FROM wh_scratch_counts")
+        return cursor.fetchone()[0]
+
+
+def test_statement_triggers_follow_the_table(scratch):
+    """The rollup and outbox triggers fire on the parent after the swap, and on the plain
+    table again after the revert."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE wh_scratch_counts (n bigint)")
+        cursor.execute(
+            "CREATE FUNCTION wh_scratch_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " INSERT INTO wh_scratch_counts SELECT count(*) FROM new_rows; RETURN NULL; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER wh_scratch_count AFTER INSERT ON wh_scratch REFERENCING NEW TABLE"
+            " AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wh_scratch_count()"
+        )
+    try:
+        now = dt.datetime(2026, 1, 15, tzinfo=UTC)
+        insert(scratch, now)
+        partitions.swap(scratch, partitions.prepare(scratch, now), now)
+        insert(scratch, now, dt.datetime(2026, 3, 2, tzinfo=UTC))
+        assert counted_inserts() == 3
+        partitions.revert(scratch)
+        insert(scratch, now)
+        assert counted_inserts() == 4
+        assert count(scratch) == 4
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE wh_scratch_counts")
+            cursor.execute("DROP FUNCTION wh_scratch_count() CASCADE")
+
+
 def test_a_failed_first_step_can_be_run_again(scratch):
     insert(scratch, dt.datetime(2031, 5, 6, tzinfo=UTC))  # a row dated far ahead
     partitions.prepare(scratch, dt.datetime(2029, 12, 1, tzinfo=UTC))

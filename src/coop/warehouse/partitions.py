@@ -122,33 +122,19 @@ def swap(table: str, boundary: dt.datetime, now: dt.datetime) -> None:
         if is_partitioned(cursor, table):
             return
         cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
-        cursor.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary, i.indisunique"
-            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE i.indrelid = %s::regclass",
-            [table],
-        )
-        indexes = []
-        for name, definition, primary, unique in cursor.fetchall():
-            if primary or name == f"{table}_part_key":
-                continue
-            if unique:
-                raise RuntimeError(f"{table}: unique index {name} cannot survive partitioning")
-            indexes.append((name, definition))
+        indexes = _indexes(cursor, table)
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conrelid = %s::regclass AND contype = 'f'",
             [table],
         )
         foreign_keys = cursor.fetchall()
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        sequence = cursor.fetchone()[0]
-        last = None
-        if sequence:
-            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
-            last = cursor.fetchone()
+        triggers = _triggers(cursor, table)
+        sequence, last = _sequence(cursor, table)
 
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{legacy}"')
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}" ON "{legacy}"')
         for name, _ in indexes:
             cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{name}{SUFFIX}"')
         cursor.execute(f'ALTER TABLE "{legacy}" DROP CONSTRAINT "{table}_pkey"')
@@ -176,6 +162,8 @@ def swap(table: str, boundary: dt.datetime, now: dt.datetime) -> None:
             cursor.execute(definition)
         for name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in triggers:  # statement triggers on a partition would stop firing
+            cursor.execute(definition)
         cursor.execute(
             f'ALTER TABLE "{table}" ATTACH PARTITION "{legacy}" FOR VALUES FROM (MINVALUE) TO (%s)',
             [boundary],
@@ -199,16 +187,14 @@ def revert(table: str) -> None:
                 " table; do it by hand if it is really wanted"
             )
         cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        sequence = cursor.fetchone()[0]
-        last = None
-        if sequence:
-            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
-            last = cursor.fetchone()
+        sequence, last = _sequence(cursor, table)
+        triggers = _triggers(cursor, table)
         cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{legacy}"')
         cursor.execute(f'INSERT INTO "{legacy}" SELECT * FROM "{table}"')  # noqa: S608
         cursor.execute(f'DROP TABLE "{table}" CASCADE')
         cursor.execute(f'ALTER TABLE "{legacy}" RENAME TO "{table}"')
+        for _, definition in triggers:
+            cursor.execute(definition)
         cursor.execute(
             "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
             " WHERE i.indrelid = %s::regclass AND c.relname LIKE %s",
@@ -231,6 +217,46 @@ def revert(table: str) -> None:
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", [table, *last]
             )
+
+
+def _indexes(cursor, table: str) -> list[tuple[str, str]]:
+    """The table's indexes but its primary key and our (id, created_at) one, with the
+    statement creating each; a unique one cannot exist without the partition key."""
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary, i.indisunique"
+        " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " WHERE i.indrelid = %s::regclass",
+        [table],
+    )
+    indexes = []
+    for name, definition, primary, unique in cursor.fetchall():
+        if primary or name == f"{table}_part_key":
+            continue
+        if unique:
+            raise RuntimeError(f"{table}: unique index {name} cannot survive partitioning")
+        indexes.append((name, definition))
+    return indexes
+
+
+def _sequence(cursor, table: str) -> tuple[str | None, tuple | None]:
+    """The identity sequence of `id` and its state (None for UUID keys)."""
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    sequence = cursor.fetchone()[0]
+    if not sequence:
+        return None, None
+    cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
+    return sequence, cursor.fetchone()
+
+
+def _triggers(cursor, table: str) -> list[tuple[str, str]]:
+    """The table's own triggers (those feeding the rollups and the ClickHouse outbox), with
+    the statement that creates each; clones on partitions and internal ones left out."""
+    cursor.execute(
+        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass"
+        " AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname",
+        [table],
+    )
+    return cursor.fetchall()
 
 
 # --- Maintenance (the periodic task) -------------------------------------------------------

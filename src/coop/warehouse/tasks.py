@@ -1,4 +1,5 @@
-"""The warehouse's periodic work: event partitions ahead and past retention."""
+"""The warehouse's periodic work: event partitions ahead and past retention, and shipping the
+ClickHouse outbox."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from coop.warehouse import partitions
+from coop.tasks import housekeeping_cron
+from coop.warehouse import partitions, sink
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +32,13 @@ def maintain_event_partitions(timestamp: int) -> None:
             report.dropped,
             report.deleted_rows,
         )
+
+
+@app.periodic(cron=housekeeping_cron(), periodic_id="ship-to-clickhouse")
+@app.task(name="coop.ship_to_clickhouse", queue="warehouse", queueing_lock="ship-to-clickhouse")
+def ship_to_clickhouse(timestamp: int) -> None:
+    """Every housekeeping run: capture switched to match COOP_WAREHOUSE, then the outbox
+    shipped to ClickHouse (a no-op with the default postgres warehouse). Its own queue, so a
+    long catch-up never delays the maintenance tasks."""
+    if sink.sync_state():
+        sink.ship()
