@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from tests import factories
 
@@ -228,3 +228,23 @@ def test_status_command(ch, capsys):
     call_command("warehouse", "status")
     lines = capsys.readouterr().out.splitlines()
     assert lines[:2] == ["warehouse\tclickhouse", "outbox\t1"]
+
+
+def test_the_engines_copy_is_captured(ch):
+    """Rule executions are written with COPY in bulk (coop.rules.engine): the statement trigger
+    sees those rows too."""
+    sink.sync_state()
+    now = timezone.now()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY rules_ruleexecution (rule_id, rule_version, environment, submission_id,"
+            " item_id, item_type_id, outcome, over_limit, result, duration_us, created_at)"
+            " FROM STDIN"
+        ) as copy,
+    ):
+        for i in range(3):
+            copy.write_row(["r", 1, "LIVE", i, f"i{i}", "post", "PASSED", False, "{}", 1, now])
+    assert sink.pending() == 3
+    assert sink.ship() == 3
+    assert counts(ch)["rule_executions"] == 3
