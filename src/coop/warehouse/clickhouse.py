@@ -19,6 +19,9 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from django.conf import settings
 
+# Over HTTP: no session, so the web's threads may query at once (a session allows one query
+# at a time); a hung server holds a shipping run or a page for a minute at most.
+HTTP_OPTIONS = {"autogenerate_session_id": False, "connect_timeout": 5, "send_receive_timeout": 60}
 _clients: dict[str, Client] = {}
 _lock = threading.Lock()
 
@@ -190,7 +193,9 @@ def client(url: str | None = None) -> Client:
         found = _clients.get(url)
         if found is None:
             found = clickhouse_connect.get_client(
-                dsn=url, settings={"do_not_merge_across_partitions_select_final": 1}
+                dsn=url,
+                settings={"do_not_merge_across_partitions_select_final": 1},
+                **({} if url.startswith("chdb:") else HTTP_OPTIONS),
             )
             for table in TABLES.values():
                 found.command(table.ddl())
