@@ -158,3 +158,12 @@ def test_the_same_rule_pages_from_both_backends(dataset):
     history = clickhouse_queries.rule_hourly_passes("y", start, end)
     assert history == rollups.rule_hourly_passes("y", start, end)
     assert sum(e for e, _ in history) > 0
+
+
+def test_clickhouse_down_the_rollups_answer(dataset, unavailable, settings, caplog):
+    settings.CLICKHOUSE_URL, requests = unavailable
+    window = windows(dataset)[0]
+    assert clickhouse_queries.jobs_created(window) == rollups.jobs_created(window)
+    assert clickhouse_queries.rule_totals(window) == rollups.rule_totals(window)
+    assert requests
+    assert "ClickHouse unavailable, jobs_created read from PostgreSQL" in caplog.text

@@ -3,7 +3,9 @@ functions and answers as the PostgreSQL rollups, computed from the mirrored even
 
 Every read uses FINAL, so an event the shipper sent twice counts once. Buckets are UTC hours
 or days (the tables' DateTime64 columns are in UTC). Queue depth is not an event: it is the
-worker's samples in PostgreSQL, read there.
+worker's samples in PostgreSQL, read there. ClickHouse unreachable: the same function of the
+PostgreSQL rollups answers (the worker maintains them whatever the warehouse), so a dashboard
+shows its figures, minus nothing, rather than an error.
 
 insights.queries picks this module by name (its BACKENDS registry), so warehouse sits above
 insights in the layers and may import its types.
@@ -11,9 +13,14 @@ insights in the layers and may import its types.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
+
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from coop.insights import histogram
 from coop.insights import postgres as rollups
@@ -29,6 +36,28 @@ from coop.insights.queries import (
     truncate,
 )
 from coop.warehouse import clickhouse
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _or_rollups(function: Callable[P, R]) -> Callable[P, R]:
+    """Answer from the PostgreSQL rollups' function of the same name when ClickHouse cannot
+    be reached (connection refused, timeouts, 5xx)."""
+
+    @functools.wraps(function)
+    def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except OperationalError as error:
+            log.warning(
+                "ClickHouse unavailable, %s read from PostgreSQL: %s", function.__name__, error
+            )
+            return getattr(rollups, function.__name__)(*args, **kwargs)
+
+    return answer
+
 
 _BUCKET = {"hour": "toStartOfHour(created_at)", "day": "toStartOfDay(created_at)"}
 _IN_WINDOW = (
@@ -76,6 +105,7 @@ def _series(window: Window, table: str, key: str, where: str = "", **parameters)
 # --- Actions ------------------------------------------------------------------------------
 
 
+@_or_rollups
 def action_totals(window: Window) -> ActionTotals:
     rows = _rows(
         f"SELECT source, countIf(NOT refused), countIf(refused) FROM action_executions FINAL "  # noqa: S608
@@ -86,11 +116,13 @@ def action_totals(window: Window) -> ActionTotals:
     return ActionTotals(by_source, sum(int(refused) for _, _, refused in rows))
 
 
+@_or_rollups
 def actions_over_time(window: Window, by: Literal["source", "action", "policy"]) -> list[Series]:
     key = {"source": "source", "action": "action_id", "policy": _POLICY}[by]
     return _series(window, "action_executions", key, _EXECUTED)
 
 
+@_or_rollups
 def top_policies(window: Window, limit: int = 10) -> list[KeyCount]:
     rows = _rows(
         "SELECT arrayJoin(policy_ids) AS policy, count() AS n FROM action_executions FINAL "  # noqa: S608
@@ -109,6 +141,7 @@ def _rule_filter(rule_ids: list[str] | None, column: str = "rule_id") -> str:
     return "" if rule_ids is None else f"AND {column} IN {{rules:Array(String)}}"
 
 
+@_or_rollups
 def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleTotals]:
     parameters = {} if rule_ids is None else {"rules": list(rule_ids)}
     counts = _rows(
@@ -138,6 +171,7 @@ def rule_totals(window: Window, rule_ids: list[str] | None = None) -> list[RuleT
 _METRIC = {"evaluations": "", "passes": "outcome = 'PASSED'", "errors": "outcome = 'ERRORED'"}
 
 
+@_or_rollups
 def rules_over_time(
     window: Window, metric: Literal["evaluations", "passes", "errors", "actions"]
 ) -> list[Series]:
@@ -162,6 +196,7 @@ def _one_rule(window: Window, rule_id: str, metric: str) -> tuple[int, ...]:
     return found[0].values if found else (0,) * len(window.buckets())
 
 
+@_or_rollups
 def rule_activity(rule_ids: list[str], days: int = 14) -> dict[str, tuple[int, ...]]:
     window = Window.last(timedelta(days=days), "day")
     found = {
@@ -178,6 +213,7 @@ def rule_activity(rule_ids: list[str], days: int = 14) -> dict[str, tuple[int, .
     return {rule: found.get(rule, empty) for rule in rule_ids}
 
 
+@_or_rollups
 def rule_activity_series(rule_id: str, window: Window) -> RuleActivity:
     environments = _rows(
         "SELECT DISTINCT environment FROM rule_executions FINAL "  # noqa: S608
@@ -196,6 +232,7 @@ def rule_activity_series(rule_id: str, window: Window) -> RuleActivity:
     )
 
 
+@_or_rollups
 def rule_hourly_passes(rule_id: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
     start, end = truncate(start, "hour"), truncate(end, "hour")
     rows = _rows(
@@ -213,26 +250,32 @@ def rule_hourly_passes(rule_id: str, start: datetime, end: datetime) -> list[tup
 # --- Review -------------------------------------------------------------------------------
 
 
+@_or_rollups
 def jobs_created(window: Window) -> list[Series]:
     return _series(window, "jobs", "queue_id")
 
 
+@_or_rollups
 def jobs_decided(window: Window) -> list[Series]:
     return _series(window, "decisions", "queue_id", _ON_JOBS)
 
 
+@_or_rollups
 def decisions_by_moderator(window: Window) -> list[Series]:
     return _series(window, "decisions", "ifNull(toString(reviewer_id), '')", _ON_JOBS)
 
 
+@_or_rollups
 def decisions_by_policy(window: Window) -> list[Series]:
     return _series(window, "decisions", _POLICY, _ON_JOBS)
 
 
+@_or_rollups
 def skips(window: Window) -> list[Series]:
     return _series(window, "skips", "queue_id")
 
 
+@_or_rollups
 def time_to_decision(window: Window) -> list[DecisionTime]:
     # The histogram buckets of coop.insights.histogram.bucket_of, computed in ClickHouse.
     rows = _rows(
