@@ -49,7 +49,7 @@ class Command(BaseCommand):
         if until <= since:
             raise CommandError("--until must be after --since.")
         try:
-            sent = sink.backfill(since, until)
+            sent = sink.backfill(since, until, out=self.stderr.write)  # progress per page
         except Exception as exc:  # the client's connection and server errors
             raise CommandError(f"ClickHouse at CLICKHOUSE_URL failed: {exc}") from exc
         for name, count in sent.items():
