@@ -246,3 +246,11 @@ def test_the_hourly_task_keeps_months_ahead(settings):
         assert any(p.start is not None and p.start <= ahead < p.end for p in found) or any(
             p.start is None and p.end is not None and ahead < p.end for p in found
         )
+
+
+def test_the_worker_runs_the_warehouse_tasks():
+    from procrastinate.contrib.django import app
+
+    crons = {task.periodic_id: task.cron for task in app.periodic_registry.periodic_tasks.values()}
+    assert crons["maintain-event-partitions"] == "7 * * * *"  # hourly
+    assert crons["ship-to-clickhouse"] == "* * * * *"  # every housekeeping run
