@@ -18,7 +18,17 @@ import time
 
 # Commands that use the schema refuse to run against an outdated one (serve migrates itself).
 NEEDS_CURRENT_SCHEMA = frozenset(
-    {"web", "worker", "config", "apikey", "createuser", "createadmin", "signingkey", "banks"}
+    {
+        "web",
+        "worker",
+        "config",
+        "apikey",
+        "createuser",
+        "createadmin",
+        "signingkey",
+        "banks",
+        "warehouse",
+    }
 )
 # How long a stop waits for the children (longer than web's and worker's GRACE_SECONDS),
 # before it kills them.

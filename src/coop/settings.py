@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "coop.review",
     "coop.childsafety",
     "coop.insights",
+    "coop.warehouse",
     "coop.api",
 ]
 
@@ -323,3 +324,12 @@ COOP_EMAIL_URL = env("COOP_EMAIL_URL")
 # An external Hasher-Matcher-Actioner (coop.hma): hash banks are created and looked up there.
 # Unset: the built-in PDQ index matches.
 HMA_SERVICE_URL = env("HMA_SERVICE_URL").rstrip("/")
+# Analytics events (coop.warehouse, docs/operations.md): days the partitioned event tables keep
+# (0: forever; whole months are dropped once past it), and the optional ClickHouse mirror.
+COOP_EVENT_RETENTION_DAYS = env_int("COOP_EVENT_RETENTION_DAYS", 0)
+COOP_WAREHOUSE = env("COOP_WAREHOUSE", "postgres")
+if COOP_WAREHOUSE not in ("postgres", "clickhouse"):
+    raise SystemExit(f"COOP_WAREHOUSE={COOP_WAREHOUSE!r}: use postgres or clickhouse.")
+CLICKHOUSE_URL = env("CLICKHOUSE_URL")
+if COOP_WAREHOUSE == "clickhouse" and not CLICKHOUSE_URL:
+    raise SystemExit("COOP_WAREHOUSE=clickhouse needs CLICKHOUSE_URL.")
