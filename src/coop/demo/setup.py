@@ -12,12 +12,13 @@ from coop.config import Plan, apply_document, parse_text
 PLATFORM_PLACEHOLDER = "{{platform}}"
 API_KEY_NAME = "coop-demo"
 
-# (email, role): the queues of demo.yaml name these users as reviewers.
+# (email, role): the queues of demo.yaml name these users as reviewers, its rules as owners.
 DEMO_USERS: tuple[tuple[str, str], ...] = (
     ("admin@demo.coop", "Admin"),
     ("manager@demo.coop", "Moderator Manager"),
     ("moderator@demo.coop", "Moderator"),
     ("childsafety@demo.coop", "Child Safety Moderator"),
+    ("analyst@demo.coop", "Analyst"),
     ("external@demo.coop", "External Moderator"),
 )
 
