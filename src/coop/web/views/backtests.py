@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from coop.accounts.access import is_htmx, require_permission
 from coop.accounts.permissions import Permission
-from coop.rules.models import Rule, RuleRun, RunKind, RunStatus
+from coop.rules.models import Rule, RuleRun, RuleRunSample, RunKind, RunStatus
 from coop.rules.run_tasks import start_run
 from coop.rules.runs import RunRefused, cancel_run, cap, window_count
 from coop.web.backtest_form import RunForm
+from coop.web.rule_builder import Names, annotated
 
 PAST_RUNS = 20
 PAGE = {RunKind.BACKTEST: "rule-backtest", RunKind.RETROACTION: "rule-retroaction"}
@@ -102,12 +103,18 @@ def _start_page(
     return render(request, "backtests/start.html", context, status=status)
 
 
+def _samples(run: RuleRun) -> list[tuple[RuleRunSample, dict]]:
+    """The passing samples, each with its condition tree as the rules pages show one."""
+    names, condition = Names(), run.definition.get("condition")
+    return [(sample, annotated(sample.result, condition, names)) for sample in run.samples.all()]
+
+
 def _run_page(request: HttpRequest, kind: str, run_id: int) -> HttpResponse:
     run = get_object_or_404(RuleRun, pk=run_id, kind=kind)
     context = {
         "run": run,
         "rule": Rule.objects.filter(pk=run.rule_id).first(),
-        "samples": run.samples.all() if run.finished or run.passed else [],
+        "samples": _samples(run) if run.finished or run.passed else [],
         "poll": reverse(RUN_PAGE[kind], args=[run.pk]),
         "cancel": reverse(CANCEL[kind], args=[run.pk]),
         "start_page": PAGE[kind],
