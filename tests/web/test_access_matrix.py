@@ -283,6 +283,8 @@ URL_REQUIRES: dict[str, str | None] = {
     "rule-edit": "MUTATE_NON_LIVE_RULES",
     "rule-validate": "MUTATE_NON_LIVE_RULES",
     "rule-spot-test-draft": "MUTATE_NON_LIVE_RULES",
+    # rules.md: a backtest of the rule as edited (the rule form's "Backtest as edited").
+    "rule-backtest-draft": "RUN_BACKTEST",
     "rule-archive": "MUTATE_NON_LIVE_RULES",
     "rule-delete": "MUTATE_NON_LIVE_RULES",
     # review.md and accounts.md: Investigation is VIEW_INVESTIGATION; taking an action from it

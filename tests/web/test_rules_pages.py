@@ -505,3 +505,25 @@ def test_the_list_and_the_rule_page_show_passes_and_the_alarm_from_the_rollups(
     assert "/insights/rules/scam/activity.csv" in html
     assert detail.context["chart"].lines[0].label == "Passes"
     assert sum(detail.context["chart"].lines[0].values) == 3
+
+
+def test_backtest_as_edited_opens_the_backtest_form_with_the_unsaved_rule(
+    client, catalog, make_user
+):
+    """rules.md: a backtest evaluates the rule saved or being edited; nothing is saved."""
+    rule("scam")
+    client.force_login(make_user("Analyst"))
+    edited = {"any": [{"input": "ALL_TEXT", "signal": "TEXT_MATCHING_CONTAINS_TEXT",
+                       "values": ["edited-term"]}]}  # fmt: skip
+    response = client.post(
+        "/rules/scam/backtest/edited", form(name="Scam", condition=json.dumps(edited))
+    )
+    assert response.status_code == 200
+    backtest_form = response.context["form"]
+    assert backtest_form.edited["condition"] == edited
+    assert "edited-term" in response.content.decode()
+    assert Rule.objects.get(pk="scam").condition == CONDITION  # nothing saved
+    broken = client.post("/rules/scam/backtest/edited", form(condition="{oops"))
+    assert broken.status_code == 400
+    client.force_login(make_user("Moderator"))  # no RUN_BACKTEST (accounts.md)
+    assert client.post("/rules/scam/backtest/edited", form()).status_code == 403

@@ -50,6 +50,11 @@ urlpatterns = [
     path("queues/<str:queue_id>/edit", queue_admin.queue_form, name="queue-edit"),
     path("queues/<str:queue_id>/delete", queue_admin.queue_delete, name="queue-delete"),
     path("rules/<str:rule_id>/backtest", backtests.rule_backtest, name="rule-backtest"),
+    path(
+        "rules/<str:rule_id>/backtest/edited",
+        rules.rule_backtest_draft,
+        name="rule-backtest-draft",
+    ),
     path("rules/<str:rule_id>/retroaction", backtests.rule_retroaction, name="rule-retroaction"),
     path("backtests/<int:run_id>", backtests.backtest, name="backtest"),
     path("backtests/<int:run_id>/cancel", backtests.backtest_cancel, name="backtest-cancel"),

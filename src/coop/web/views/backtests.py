@@ -86,6 +86,11 @@ def _start(request: HttpRequest, kind: str, rule: Rule, form: RunForm) -> HttpRe
     return redirect(RUN_PAGE[kind], run_id=run.pk)
 
 
+def backtest_page_for(request: HttpRequest, rule: Rule, definition: str) -> HttpResponse:
+    """The backtest form for `rule` as edited (a JSON rule definition), checked."""
+    return _start_page(request, RunKind.BACKTEST, rule, RunForm.with_definition(rule, definition))
+
+
 def _start_page(
     request: HttpRequest, kind: str, rule: Rule, form: RunForm, status: int = 200
 ) -> HttpResponse:

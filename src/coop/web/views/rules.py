@@ -9,6 +9,8 @@ goes through `coop.config.services.save_object`, the validator of `coop config a
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,6 +34,7 @@ from coop.rules.spot_test import SpotItem, SpotTestError, latest_item, pasted_it
 from coop.web.config_form import stored
 from coop.web.rule_builder import Names, annotated, builder_catalog, current_registry, readable
 from coop.web.rule_form import RuleForm, may_change
+from coop.web.views import backtests
 from coop.web.views.config_common import confirm_delete
 
 HISTORY = 10  # versions shown with their diffs on a rule page
@@ -147,6 +150,7 @@ def _form_context(form: RuleForm, current, user: User) -> dict:
         "catalog": builder_catalog(),
         "condition_errors": form.condition_errors_json,
         "spot_types": list(ItemType.objects.order_by("name").values_list("id", "name")),
+        "may_backtest": user.has_permission(Permission.RUN_BACKTEST),
     }
 
 
@@ -177,6 +181,20 @@ def rule_form(request: HttpRequest, rule_id: str | None = None) -> HttpResponse:
     return render(
         request, "web/rules/form.html", _form_context(form, current, request.user), status=status
     )
+
+
+@require_permission(Permission.RUN_BACKTEST, methods=("POST",))
+def rule_backtest_draft(request: HttpRequest, rule_id: str) -> HttpResponse:
+    """ "Backtest as edited" on the rule form: the backtest form with the unsaved rule."""
+    current = stored("rules", rule_id)
+    if current is None:
+        raise Http404("no such rule")
+    form = RuleForm(request.POST, current=current)
+    if not form.is_valid():
+        context = _form_context(form, current, request.user)
+        return render(request, "web/rules/form.html", context, status=400)
+    definition = json.dumps(form.file_data())
+    return backtests.backtest_page_for(request, _rule(rule_id), definition)
 
 
 def _draft(request: HttpRequest) -> RuleForm:
