@@ -28,10 +28,28 @@ class Delta(models.Model):
     n3 = models.BigIntegerField(default=0)
 
 
-class RuleHour(models.Model):
-    """Logged rule executions of one rule in one hour and environment (LIVE, BACKGROUND...)."""
+class Rollup(models.Model):
+    """One hour of counts, keyed by the other fields (folded from Delta by coop.insights.fold)."""
 
     hour = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class VisibleRollup(Rollup):
+    """A rollup whose child-safety events (coop.review.visibility) are counted apart: only
+    users who may see them see them counted."""
+
+    child_safety = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class RuleHour(Rollup):
+    """Logged rule executions of one rule in one hour and environment (LIVE, BACKGROUND...)."""
+
     rule_id = models.CharField(max_length=ID_LENGTH)
     environment = models.CharField(max_length=12)
     evaluations = models.BigIntegerField(default=0)
@@ -47,16 +65,12 @@ class RuleHour(models.Model):
         indexes = [models.Index(fields=["rule_id", "hour"], name="insights_rulehour_rule")]
 
 
-class RuleActionHour(models.Model):
+class RuleActionHour(VisibleRollup):
     """Executed action executions fired by one rule in one hour (an execution fired by two
     rules counts for each)."""
 
-    hour = models.DateTimeField()
     rule_id = models.CharField(max_length=ID_LENGTH)
     actions = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -67,10 +81,9 @@ class RuleActionHour(models.Model):
         indexes = [models.Index(fields=["rule_id", "hour"], name="insights_ruleactionhour_rule")]
 
 
-class ActionHour(models.Model):
+class ActionHour(Rollup):
     """Action executions of one action from one source in one hour."""
 
-    hour = models.DateTimeField()
     action_id = models.CharField(max_length=ID_LENGTH)
     source = models.CharField(max_length=12)
     executed = models.BigIntegerField(default=0)
@@ -84,10 +97,9 @@ class ActionHour(models.Model):
         ]
 
 
-class ActionPolicyHour(models.Model):
+class ActionPolicyHour(Rollup):
     """Executed action executions per policy ("" for none) of one action and source."""
 
-    hour = models.DateTimeField()
     policy_id = models.CharField(max_length=ID_LENGTH)
     action_id = models.CharField(max_length=ID_LENGTH)
     source = models.CharField(max_length=12)
@@ -102,16 +114,12 @@ class ActionPolicyHour(models.Model):
         ]
 
 
-class JobHour(models.Model):
+class JobHour(VisibleRollup):
     """Review jobs created in one queue, by the job's source."""
 
-    hour = models.DateTimeField()
     queue_id = models.CharField(max_length=ID_LENGTH)
     source = models.CharField(max_length=10)
     created = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -121,16 +129,12 @@ class JobHour(models.Model):
         ]
 
 
-class DecisionHour(models.Model):
+class DecisionHour(VisibleRollup):
     """Decisions on jobs in one queue by one reviewer ("" for automatic closes)."""
 
-    hour = models.DateTimeField()
     queue_id = models.CharField(max_length=ID_LENGTH)
     reviewer_id = models.CharField(max_length=40)
     decided = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -141,16 +145,12 @@ class DecisionHour(models.Model):
         ]
 
 
-class DecisionPolicyHour(models.Model):
+class DecisionPolicyHour(VisibleRollup):
     """Decisions on jobs in one queue under one policy ("" for none)."""
 
-    hour = models.DateTimeField()
     queue_id = models.CharField(max_length=ID_LENGTH)
     policy_id = models.CharField(max_length=ID_LENGTH)
     decided = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -161,17 +161,13 @@ class DecisionPolicyHour(models.Model):
         ]
 
 
-class DecisionTimeHour(models.Model):
+class DecisionTimeHour(VisibleRollup):
     """A histogram of time to decision per queue: `bucket` 0 holds [0 s, 1 s), bucket b >= 1
     holds [2^((b-1)/4) s, 2^(b/4) s) (see `coop.insights.histogram`)."""
 
-    hour = models.DateTimeField()
     queue_id = models.CharField(max_length=ID_LENGTH)
     bucket = models.PositiveSmallIntegerField()
     decided = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -182,13 +178,9 @@ class DecisionTimeHour(models.Model):
         ]
 
 
-class SkipHour(models.Model):
-    hour = models.DateTimeField()
+class SkipHour(VisibleRollup):
     queue_id = models.CharField(max_length=ID_LENGTH)
     skips = models.BigIntegerField(default=0)
-
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -198,15 +190,12 @@ class SkipHour(models.Model):
         ]
 
 
-class QueueDepth(models.Model):
+class QueueDepth(VisibleRollup):
     """Pending jobs of one queue at the last sample taken in the hour."""
 
-    hour = models.DateTimeField()
     queue_id = models.CharField(max_length=ID_LENGTH)
     pending = models.BigIntegerField()
     sampled_at = models.DateTimeField()
-    # Child-safety events (coop.review.visibility) exist only for users who may see them.
-    child_safety = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
