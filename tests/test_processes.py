@@ -98,6 +98,14 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path):
     assert _postmaster_pid(tmp_path / "pg") is None
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    """A child's command line; empty for one that just exited (a zombie until reaped)."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return []
+
+
 def _alive(process: psutil.Process) -> bool:
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -210,9 +218,7 @@ def test_serve_stopped_while_it_prepares_stops_the_server_too(tmp_path):
 
         def preparing() -> bool:
             assert serve.poll() is None, "serve exited"
-            return any(
-                "--prepare" in child.cmdline() for child in psutil.Process(serve.pid).children()
-            )
+            return any("--prepare" in _cmdline(c) for c in psutil.Process(serve.pid).children())
 
         wait_until(preparing, 60, "serve never started preparing")
         postmaster = psutil.Process(_postmaster_pid(tmp_path / "pg"))

@@ -91,7 +91,10 @@ def test_a_bulk_action_of_100_ids_with_its_result_table(
         expect(results.get_by_role("row").filter(has_text="ghost-0")).to_contain_text(
             "Unknown item"
         )
-        expect(results.get_by_role("row").filter(has_text="p-94")).to_contain_text("delivered")
+        # Webhooks are sent after the run: the page refreshes once the last one is settled.
+        expect(results.get_by_role("row").filter(has_text="p-94")).to_contain_text(
+            "delivered", timeout=60_000
+        )
     finally:
         stop(worker)
     page.screenshot(path=f"{screenshot_dir}/bulk-results.png", full_page=True)

@@ -195,8 +195,8 @@ class Resources:
                 found._keys = CountingAutomaton(found._keys, work)
             elif mode is Mode.TEXT:
                 found._automaton = CountingAutomaton(found._automaton, work)
-            else:
-                found._set = CountingSet(found._set, work)
+            else:  # every RE2 set of the bank (one here; several for a large bank)
+                found._sets = [(start, CountingSet(each, work)) for start, each in found._sets]
             self.compiled[mode] = found
         self._similarity = SimilarityBank(BANK)
         self._areas = compile_areas(PLACES)

@@ -120,8 +120,13 @@ def bulk_action(request: HttpRequest, job_id) -> HttpResponse:
     }
     if is_htmx(request):
         response = render(request, "bulk_actions/_progress.html", context)
-        if job.status == BulkJobStatus.DONE and not context["summary"].deliveries_waiting:
-            response["HX-Refresh"] = "true"  # once: the full page with every result
+        # The full page with every result: once when the run ends (the page showed it
+        # running), and once more when the last webhook is settled.
+        just_done = request.GET.get("shown") == BulkJobStatus.RUNNING
+        if job.status == BulkJobStatus.DONE and (
+            just_done or not context["summary"].deliveries_waiting
+        ):
+            response["HX-Refresh"] = "true"
         return response
     return render(request, "bulk_actions/job.html", context)
 
