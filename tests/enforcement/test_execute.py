@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from coop.accounts.models import Role, User
 from coop.childsafety.models import NcmecCase
@@ -153,6 +156,78 @@ def test_same_idempotency_key_executes_and_delivers_once(catalog):
     assert Delivery.objects.count() == 1
     assert len(deferred_deliveries()) == 1
     assert key == f"rule:{submission.pk}:r@2:delete"
+
+
+def keyed(submission, key: str = "k") -> ActionRequest:
+    return ActionRequest(
+        "delete", POST, ExecutionSource.RULE, policy_ids=["spam"],
+        submission_id=submission.pk, idempotency_key=key,
+    )  # fmt: skip
+
+
+def test_one_key_twice_in_one_batch_is_one_execution(catalog):
+    submission = submit("p-1")
+    first, second = run(keyed(submission), keyed(submission))
+    assert first.pk == second.pk
+    assert ActionExecution.objects.count() == 1
+    assert Delivery.objects.count() == 1
+
+
+def test_a_key_is_unique_across_the_months_of_the_partitioned_table(catalog):
+    """Executions are partitioned by month: a re-run whose execution would land in another
+    month's partition than the first still finds it."""
+    submission = submit("p-1")
+    (first,) = run(keyed(submission))
+    for days in (-75, 75):  # moved into another partition (an UPDATE of the partition key)
+        ActionExecution.objects.filter(pk=first.pk).update(
+            created_at=timezone.now() + timedelta(days=days)
+        )
+        (again,) = run(keyed(submission))
+        assert again.pk == first.pk
+    assert ActionExecution.objects.count() == 1
+    assert Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_run_with_the_same_key_waits_and_executes_nothing(catalog):
+    submission = submit("p-1")
+    first_written, release = threading.Event(), threading.Event()
+    results: dict[str, ActionExecution] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                (results["first"],) = execute_actions([keyed(submission)])
+                first_written.set()
+                release.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            (results["second"],) = run(keyed(submission))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_written.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.5)
+    assert two.is_alive()  # waiting on the key the first transaction holds
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+    assert results["second"].pk == results["first"].pk
+    assert ActionExecution.objects.count() == 1
+    assert Delivery.objects.count() == 1
 
 
 @pytest.mark.parametrize(

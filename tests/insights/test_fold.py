@@ -130,24 +130,15 @@ def test_an_insert_skipped_by_on_conflict_counts_nothing():
     events.action_execution("ban", "RULE", T0)
     from coop.enforcement.models import ActionExecution
 
-    first = ActionExecution(
-        action_id="ban",
-        item_id="x",
-        item_type_id="post",
-        source="RULE",
-        idempotency_key="k",
-        created_at=T0,
-    )
-    again = ActionExecution(
-        action_id="ban",
-        item_id="x",
-        item_type_id="post",
-        source="RULE",
-        idempotency_key="k",
-        created_at=T0,
-    )
+    def execution(**fields) -> ActionExecution:
+        return ActionExecution(
+            action_id="ban", item_id="x", item_type_id="post", source="RULE", created_at=T0,
+            **fields,
+        )  # fmt: skip
+
+    first = execution()
     ActionExecution.objects.bulk_create([first], ignore_conflicts=True)
-    ActionExecution.objects.bulk_create([again], ignore_conflicts=True)
+    ActionExecution.objects.bulk_create([execution(id=first.id)], ignore_conflicts=True)
     fold.fold()
     assert ActionHour.objects.get().executed == 2
 

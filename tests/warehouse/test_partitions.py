@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from coop.enforcement.models import ActionExecution
+from coop.enforcement.models import ActionExecution, Delivery, ExecutionKey, StrikeRecord
 from coop.review.models import Decision
 from coop.rules.models import RoutingDecision, RuleExecution
 from coop.warehouse import partitions
@@ -52,13 +52,20 @@ def migrate(target) -> None:
     executor.migrate(target)
 
 
+EVENT_TABLES = [  # issue 11: the raw event tables
+    RuleExecution._meta.db_table,
+    ActionExecution._meta.db_table,
+    RoutingDecision._meta.db_table,
+    Decision._meta.db_table,
+]
+
+
 @pytest.mark.django_db
-def test_the_event_tables_are_partitioned_and_action_executions_are_not():
-    for table in partitions.TABLES:
+def test_the_event_tables_are_partitioned():
+    assert sorted(partitions.TABLES) == sorted(EVENT_TABLES)
+    for table in EVENT_TABLES:
         assert relkind(table) == "p"
         assert {f"{table}{partitions.LEGACY}", f"{table}{partitions.DEFAULT}"} <= names(table)
-    # The idempotency key stays globally unique: this table keeps one plain heap.
-    assert relkind(ActionExecution._meta.db_table) == "r"
 
 
 @pytest.fixture
@@ -116,6 +123,92 @@ def test_the_migration_keeps_every_row_forward_and_back():
     migrate([MIGRATION])
     assert relkind("rules_ruleexecution") == "p"
     assert RuleExecution.objects.count() == 5
+
+
+def action_execution(at: dt.datetime, key: str | None = None) -> ActionExecution:
+    return ActionExecution.objects.create(
+        action_id="delete", item_id="i", item_type_id="post", source="RULE",
+        idempotency_key=key, created_at=at,
+    )  # fmt: skip
+
+
+def delivery_of(execution: ActionExecution) -> Delivery:
+    return Delivery.objects.create(
+        event="ACTION", url="https://example.com/hook", body=b"{}", execution=execution
+    )
+
+
+def strike_of(execution: ActionExecution) -> StrikeRecord:
+    return StrikeRecord.objects.create(
+        user_id="u", user_type_id="user", weight=1, policy_id="spam", execution=execution,
+        expires_at=execution.created_at + dt.timedelta(days=30),
+    )  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
+def test_action_executions_keep_their_rows_keys_and_links_forward_and_back():
+    now = timezone.now()
+    migrate([("enforcement", "0002_bulk_actions")])
+    table = ActionExecution._meta.db_table
+    assert relkind(table) == "r"
+    keyed = action_execution(now - dt.timedelta(days=400), key="rule:1:r@1:delete")
+    plain = action_execution(now)
+    delivery, strike = delivery_of(keyed), strike_of(keyed)
+
+    migrate([("warehouse", "0003_partition_action_executions")])
+    assert relkind(table) == "p"
+    assert count(f"{table}{partitions.LEGACY}") == 2
+    assert ExecutionKey.objects.get(key="rule:1:r@1:delete").execution_id == keyed.pk
+    assert Delivery.objects.get(pk=delivery.pk).execution == keyed
+    assert StrikeRecord.objects.get(pk=strike.pk).execution == keyed
+    later = action_execution(now + dt.timedelta(days=70))  # a monthly partition made ahead
+    assert count(f"{table}{partitions.LEGACY}") == 2
+
+    migrate([("enforcement", "0002_bulk_actions")])
+    assert relkind(table) == "r"
+    assert set(ActionExecution.objects.values_list("pk", flat=True)) == {
+        keyed.pk, plain.pk, later.pk
+    }  # fmt: skip
+    assert Delivery.objects.get(pk=delivery.pk).execution == keyed
+    # The unique index is back.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        action_execution(now, key="rule:1:r@1:delete")
+
+
+@pytest.mark.django_db
+def test_retention_clears_what_named_the_action_executions_it_drops():
+    """Dropping months (in this test's transaction, rolled back after it): the keys of the
+    executions dropped go, deliveries and strike records stay with their link cleared."""
+    table = ActionExecution._meta.db_table
+    with connection.cursor() as cursor:
+        (legacy,) = [
+            p for p in partitions.partitions(cursor, table) if p.name.endswith(partitions.LEGACY)
+        ]
+    old = action_execution(legacy.end - dt.timedelta(days=400), key="old")
+    kept = action_execution(legacy.end + dt.timedelta(days=15), key="kept")
+    far = action_execution(legacy.end + dt.timedelta(days=3650), key="far")  # default partition
+    for e in (old, kept, far):  # as execute_actions claims them
+        ExecutionKey.objects.create(key=e.idempotency_key, execution_id=e.pk)
+    deliveries = {e.idempotency_key: delivery_of(e) for e in (old, kept, far)}
+    strikes = {e.idempotency_key: strike_of(e) for e in (old, kept, far)}
+    with connection.cursor() as cursor:  # as if committed: no deferred checks pending
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    dropped, deleted = partitions.drop_expired(table, legacy.end + dt.timedelta(days=1))
+    assert dropped == [legacy.name]
+    assert deleted == 0
+    assert set(ExecutionKey.objects.values_list("key", flat=True)) == {"kept", "far"}
+    assert Delivery.objects.get(pk=deliveries["old"].pk).execution_id is None
+    assert StrikeRecord.objects.get(pk=strikes["old"].pk).execution_id is None
+    assert Delivery.objects.get(pk=deliveries["kept"].pk).execution_id == kept.pk
+
+    dropped, deleted = partitions.drop_expired(table, legacy.end + dt.timedelta(days=3651))
+    assert deleted == 1  # the far one, from the default partition
+    assert ExecutionKey.objects.count() == 0
+    assert not Delivery.objects.filter(execution_id__isnull=False).exists()
+    assert not StrikeRecord.objects.filter(execution_id__isnull=False).exists()
+    assert Delivery.objects.count() == 3
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from coop.enforcement.services import (
     ActionRequest,
     check_requests,
     execute_actions,
+    executed_keys,
 )
 
 MAX_IDS = 10_000
@@ -279,12 +280,7 @@ def _execute(job: BulkActionJob, items: list[BulkActionItem]) -> list[ActionExec
         for item in items
         for r in job.requests
     ]
-    keys = [r.idempotency_key for r in requests]
-    done_before = set(
-        ActionExecution.objects.filter(idempotency_key__in=keys).values_list(
-            "idempotency_key", flat=True
-        )
-    )
+    done_before = executed_keys(r.idempotency_key for r in requests)
     # Strike threshold actions on authors come after: they are not the bulk action's own.
     executions = execute_actions(requests)[: len(requests)]
     per_item = len(job.requests)

@@ -17,7 +17,9 @@ class ActionExecution(models.Model):
     """One action executed on one item, whatever started it.
 
     `idempotency_key` (e.g. submission + rule versions + action) makes a re-run after a crash
-    return this row instead of executing and delivering again.
+    return this row instead of executing and delivering again; its uniqueness is kept by
+    ExecutionKey, since the table is partitioned by month (coop.warehouse.partitions) and a
+    unique index there would have to include `created_at`.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -43,7 +45,8 @@ class ActionExecution(models.Model):
     refused_reason = models.TextField(
         blank=True, help_text="Why a built-in action could not act (e.g. the item has no author)"
     )
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # NULL for "no key", as under the unique index it had before partitioning.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -55,6 +58,20 @@ class ActionExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} on {self.item_type_id}/{self.item_id}"
+
+
+class ExecutionKey(models.Model):
+    """The idempotency keys of action executions, unique across every month's partition.
+
+    The key is inserted in the transaction that writes its execution: a concurrent run with
+    the same key waits on it, then finds it taken. Deleted with its execution (retention deletes
+    it when it drops that month: coop.warehouse.partitions).
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    execution = models.OneToOneField(  # no database constraint: see Delivery.execution
+        ActionExecution, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
 
 
 class Delivery(models.Model):
@@ -78,12 +95,15 @@ class Delivery(models.Model):
     round_attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_error = models.TextField(blank=True)
+    # No constraint in the database: a foreign key to a partitioned table must name its whole
+    # primary key, (id, created_at). Retention clears the link when the execution's month goes.
     execution = models.OneToOneField(
         ActionExecution,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="delivery",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -130,8 +150,13 @@ class StrikeRecord(models.Model):
     user_type_id = models.CharField(max_length=64)
     weight = models.PositiveIntegerField()
     policy_id = models.CharField(max_length=ID_LENGTH)
-    execution = models.ForeignKey(
-        ActionExecution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    execution = models.ForeignKey(  # no database constraint: see Delivery.execution
+        ActionExecution,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

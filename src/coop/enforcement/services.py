@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from coop.enforcement.models import (
     Delivery,
     DeliveryEvent,
     DeliveryStatus,
+    ExecutionKey,
     ExecutionSource,
 )
 from coop.enforcement.strikes import add_strike, policy_weights, user_strike_total
@@ -275,46 +277,44 @@ def _submission_and_user(
     return submission_id, None
 
 
+def executed_keys(keys: Iterable[str]) -> set[str]:
+    """Those of `keys` already recorded: what a (re-)run of them would not execute again."""
+    return set(ExecutionKey.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+
+
 def _record(items: list[_Prepared]) -> list[tuple[ActionExecution, bool]]:
-    """The execution rows, in order: new (True), or the existing one with the same
-    idempotency key (False). New rows go in with one INSERT ... ON CONFLICT DO NOTHING."""
+    """The execution rows, in order: new (True), or the one already recorded under the same
+    idempotency key (False).
+
+    Keys are claimed first, with one INSERT ... ON CONFLICT DO NOTHING: a key a concurrent
+    transaction is writing makes this one wait for its commit and then count as a repeat.
+    """
     executions = [_execution(item) for item in items]
-    keys = [e.idempotency_key for e in executions if e.idempotency_key is not None]
-    existing = (
-        {e.idempotency_key: e for e in ActionExecution.objects.filter(idempotency_key__in=keys)}
-        if keys
-        else {}
-    )
-    fresh: list[ActionExecution] = []
-    seen: set[str] = set()
+    first: dict[str, ActionExecution] = {}  # the first execution asking for each key
     for execution in executions:
-        key = execution.idempotency_key
-        if key is None or (key not in existing and key not in seen):
-            fresh.append(execution)
-            if key is not None:
-                seen.add(key)
-    ActionExecution.objects.bulk_create(fresh, ignore_conflicts=bool(keys))
-    inserted = {e.pk for e in fresh}
-    if keys:
-        # A concurrent run may have committed some keys first: those are repeats too.
-        inserted = set(
-            ActionExecution.objects.filter(pk__in=[e.pk for e in fresh]).values_list(
-                "pk", flat=True
-            )
+        if execution.idempotency_key is not None:
+            first.setdefault(execution.idempotency_key, execution)
+    owners: dict[str, uuid.UUID] = {}
+    if first:
+        ExecutionKey.objects.bulk_create(  # in key order: two runs never wait on each other
+            [ExecutionKey(key=key, execution_id=first[key].pk) for key in sorted(first)],
+            ignore_conflicts=True,
         )
-        missing = [e.idempotency_key for e in fresh if e.pk not in inserted]
-        if missing:
-            existing.update(
-                {
-                    e.idempotency_key: e
-                    for e in ActionExecution.objects.filter(idempotency_key__in=missing)
-                }
-            )
+        owners = dict(
+            ExecutionKey.objects.filter(key__in=list(first)).values_list("key", "execution_id")
+        )
+    fresh = [
+        e for e in executions if e.idempotency_key is None or owners[e.idempotency_key] == e.pk
+    ]
+    ActionExecution.objects.bulk_create(fresh)
+    recorded = {e.pk: e for e in fresh}
+    inserted = set(recorded)
+    recorded |= ActionExecution.objects.in_bulk(
+        {owner for owner in owners.values() if owner not in inserted}
+    )
     return [
-        (execution, True)
-        if execution.pk in inserted
-        else (existing[execution.idempotency_key], False)
-        for execution in executions
+        (e, True) if e.pk in inserted else (recorded[owners[e.idempotency_key]], False)
+        for e in executions
     ]
 
 

@@ -39,6 +39,7 @@ from coop.enforcement.services import (
     ActionRequest,
     RuleRef,
     execute_actions,
+    executed_keys,
     rule_idempotency_key,
 )
 from coop.enforcement.strikes import user_strike_totals
@@ -371,11 +372,7 @@ def _act(run: RuleRun, passing: list[tuple[ItemSubmission, ConditionResult]]) ->
     if not requests:
         return
     keys = {r.idempotency_key for r in requests}
-    before = set(
-        ActionExecution.objects.filter(idempotency_key__in=keys).values_list(
-            "idempotency_key", flat=True
-        )
-    )
+    before = executed_keys(keys)
     executions = execute_actions(requests)
     new = [e for e in executions if e.idempotency_key in keys and e.idempotency_key not in before]
     run.actions_executed += len(new)

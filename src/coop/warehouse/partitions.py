@@ -1,11 +1,11 @@
 """Monthly range partitions of the raw event tables, by `created_at`.
 
-Partitioned: rule executions, routing decisions and review decisions. Nothing references them
-by foreign key and their only unique key is the primary key, which becomes `(id, created_at)`
-(ids still come from one sequence or are UUIDs, so they stay unique). Action executions are
-NOT partitioned: PostgreSQL would demand `created_at` in the unique `idempotency_key` (a re-run
-landing in another month would execute and deliver twice) and in the keys that deliveries and
-strike records reference.
+Partitioned: rule executions, routing decisions, review decisions and action executions.
+Their only unique key is the primary key, which becomes `(id, created_at)` (ids still come
+from one sequence or are UUIDs, so they stay unique). What would need another unique key or
+a foreign key lives elsewhere: the idempotency keys of action executions in ExecutionKey,
+and the references from deliveries and strike records carry no database constraint; when
+retention drops rows, DEPENDENTS clears what named them.
 
 The conversion never rewrites rows under a long lock: the existing table becomes the partition
 for everything before a boundary, proven by a CHECK constraint validated while writes go on,
@@ -22,7 +22,21 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-TABLES = ("rules_ruleexecution", "rules_routingdecision", "review_decision")
+TABLES = (
+    "rules_ruleexecution",
+    "rules_routingdecision",
+    "review_decision",
+    "enforcement_actionexecution",
+)
+# Statements run before rows of a table go, `{ids}` a query of their ids: the rows elsewhere
+# that name them without a foreign key.
+DEPENDENTS = {
+    "enforcement_actionexecution": (
+        "DELETE FROM enforcement_executionkey WHERE execution_id IN ({ids})",
+        "UPDATE enforcement_delivery SET execution_id = NULL WHERE execution_id IN ({ids})",
+        "UPDATE enforcement_strikerecord SET execution_id = NULL WHERE execution_id IN ({ids})",
+    ),
+}
 KEY = "created_at"
 AHEAD_MONTHS = 3  # partitions kept ready beyond the current month
 LEGACY = "_plegacy"  # the table as it was before partitioning: every row before the boundary
@@ -193,6 +207,8 @@ def revert(table: str) -> None:
         triggers = _triggers(cursor, table)
         cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{legacy}"')
         cursor.execute(f'INSERT INTO "{legacy}" SELECT * FROM "{table}"')  # noqa: S608
+        # Checks of deferred foreign keys (Django's) now: pending ones forbid the ALTERs below.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'DROP TABLE "{table}" CASCADE')
         cursor.execute(f'ALTER TABLE "{legacy}" RENAME TO "{table}"')
         for _, definition in triggers:
@@ -310,11 +326,17 @@ def drop_expired(table: str, cutoff: dt.datetime) -> tuple[list[str], int]:
     """Drop the partitions wholly before `cutoff` and delete the default partition's rows
     before it; returns the dropped partitions and the rows deleted."""
     dropped = []
+    dependents = DEPENDENTS.get(table, ())
     with transaction.atomic(), connection.cursor() as cursor:
         for partition in partitions(cursor, table):
             if not partition.default and partition.end is not None and partition.end <= cutoff:
+                for statement in dependents:
+                    cursor.execute(statement.format(ids=f'SELECT id FROM "{partition.name}"'))  # noqa: S608
                 cursor.execute(f'DROP TABLE "{partition.name}"')
                 dropped.append(partition.name)
+        expired = f'SELECT id FROM "{table}{DEFAULT}" WHERE {KEY} < %s'  # noqa: S608
+        for statement in dependents:
+            cursor.execute(statement.format(ids=expired), [cutoff])
         cursor.execute(f'DELETE FROM "{table}{DEFAULT}" WHERE {KEY} < %s', [cutoff])  # noqa: S608
         deleted = cursor.rowcount
     return dropped, deleted
