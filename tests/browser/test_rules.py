@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from coop.accounts.services import create_user
+from coop.catalog.credentials import encrypt_credential
 from coop.config.engine import export_state
 from coop.config.services import save_object
 from coop.rules.models import Rule
@@ -189,6 +190,32 @@ def test_a_rule_built_by_mouse_and_keyboard_saved_and_spot_tested(manager_page, 
         "aria-pressed", "true"
     )
     page.screenshot(path=f"{screenshot_dir}/rules-list.png", full_page=True)
+
+
+def test_a_recommended_threshold_is_one_keypress_away(manager_page, screenshot_dir):
+    assert save_object(
+        "integrations", {"openai": {"apiKey": encrypt_credential("sk-test-0123456789")}}
+    ).ok
+    page = manager_page
+    page.goto("/rules/new")
+    page.get_by_role("button", name="Add a condition to the top group").click()
+    first = leaf(page, "1")
+    first.get_by_label("Input").select_option("field:text")
+    first.get_by_label("Signal").select_option("OPEN_AI_HATE_TEXT_MODEL")
+    recommended = first.get_by_role("group", name="Recommended values")
+    expect(recommended).to_contain_text("≥ 0.95 (high precision)")
+    recommended.get_by_role("button", name="≥ 0.9 (high recall)").focus()
+    page.keyboard.press("Enter")
+    expect(leaf(page, "1").get_by_label("Comparison")).to_have_value("GREATER_THAN_OR_EQUALS")
+    expect(leaf(page, "1").get_by_label("Threshold")).to_have_value("0.9")
+    expect(focused(page)).to_have_attribute("aria-pressed", "true")
+    assert json.loads(page.locator("#id_condition").input_value())["all"][0] == {
+        "input": {"field": "text"},
+        "signal": "OPEN_AI_HATE_TEXT_MODEL",
+        "comparator": "GREATER_THAN_OR_EQUALS",
+        "threshold": 0.9,
+    }
+    page.screenshot(path=f"{screenshot_dir}/rules-recommended.png", full_page=True)
 
 
 def test_an_invalid_condition_is_marked_at_its_field_and_nothing_is_saved(

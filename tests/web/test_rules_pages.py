@@ -366,6 +366,15 @@ def test_the_builder_is_offered_inputs_signals_with_availability_and_banks(admin
     assert "not configured" in openai["disabledReason"]
     assert signals["GOOGLE_CONTENT_SAFETY_API_IMAGE"]["automated"] is False
     assert signals["GOOGLE_CONTENT_SAFETY_API_IMAGE"]["enumValues"][0] == "VERY_LOW"
+    # Recommended thresholds (high precision, high recall), as the reference Coop declares
+    # them (reference/integrations.md); none where there is no basis.
+    assert openai["recommended"] == {"precision": 0.95, "recall": 0.90}
+    assert signals["ZENTROPI_LABELER"]["recommended"] == {"precision": 0.8, "recall": 0.6}
+    assert signals["GOOGLE_CONTENT_SAFETY_API_IMAGE"]["recommended"] == {
+        "precision": "VERY_HIGH",
+        "recall": "MEDIUM",
+    }
+    assert signals["USER_STRIKE_VALUE"]["recommended"] is None
     assert catalog_data["banks"] == [{"id": "scam-words", "name": "Scam words", "kind": "TEXT"}]
     # A disabled signal is refused on save, with the reason the builder showed.
     leaf = {

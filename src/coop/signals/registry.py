@@ -73,6 +73,9 @@ class SignalSpec:
     integration: str | None = None
     # Subcategories whose output differs from `output` (an HTTP signal answering booleans).
     subcategory_outputs: tuple[tuple[str, OutputType], ...] = ()
+    # Recommended thresholds for `≥`, (high precision, high recall), as the reference Coop
+    # declares them for its classifiers; offered by the condition builder. None: no basis.
+    recommended_thresholds: tuple[float, float] | tuple[str, str] | None = None
 
     def accepts(self, input_type: str) -> bool:
         return ANY_INPUT in self.input_types or input_type in self.input_types
@@ -325,6 +328,7 @@ def _builtin_specs() -> list[SignalSpec]:
                         output=OutputType.NUMBER,
                         output_range=_SCORE,
                         cost=20,
+                        recommended_thresholds=(0.95, 0.90),
                         enabled=False,
                         disabled_reason=_needs_credentials("OpenAI"),
                         integration="openai",
@@ -339,6 +343,7 @@ def _builtin_specs() -> list[SignalSpec]:
             output=OutputType.ORDERED_ENUM,
             enum_values=_LIKELIHOOD,
             cost=20,
+            recommended_thresholds=("VERY_HIGH", "MEDIUM"),
             allowed_in_automated_rules=False,
             enabled=False,
             disabled_reason=_needs_credentials("Google Content Safety"),
@@ -352,6 +357,7 @@ def _builtin_specs() -> list[SignalSpec]:
             output=OutputType.NUMBER,
             output_range=_SCORE,
             cost=20,
+            recommended_thresholds=(0.8, 0.6),
             subcategory_mode=SubcategoryMode.FREE,
             enabled=False,
             disabled_reason=_needs_credentials("Zentropi"),

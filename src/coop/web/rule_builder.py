@@ -69,6 +69,11 @@ def _signal(spec: SignalSpec) -> dict[str, Any]:
         "enabled": spec.enabled,
         "disabledReason": spec.disabled_reason,
         "options": sorted(spec.options),
+        "recommended": (
+            dict(zip(("precision", "recall"), spec.recommended_thresholds, strict=True))
+            if spec.recommended_thresholds
+            else None
+        ),
     }
 
 

@@ -484,6 +484,7 @@
     const comparators = [{ value: "", label: "Choose…" }, ...catalog.comparators
       .filter((c) => VALUE_COMPARATORS.includes(c.value) || c.value === "IS_UNAVAILABLE")];
     row.append(comparatorControl(leaf, path, own, comparators));
+    if (signal.recommended) row.append(recommendedControl(leaf, path, signal.recommended));
     if (!leaf.comparator || leaf.comparator === "IS_UNAVAILABLE") return;
     if (output === "ORDERED_ENUM") {
       const options = [{ value: "", label: "Choose…" }, ...signal.enumValues.map((v) => ({ value: v, label: v }))];
@@ -518,6 +519,27 @@
       return;
     }
     row.append(thresholdControl(leaf, path, own, kind || "STRING", null, null));
+  }
+
+  function recommendedControl(leaf, path, recommended) {
+    // The signal's recommended thresholds, each one click (or Enter) away: "≥ value".
+    const box = el("div", { class: "builder__recommended", role: "group",
+      "aria-label": "Recommended values" }, el("span", { text: "Recommended:" }));
+    for (const [key, label] of [["precision", "high precision"], ["recall", "high recall"]]) {
+      const value = recommended[key];
+      const chosen = leaf.comparator === "GREATER_THAN_OR_EQUALS" && leaf.threshold === value;
+      const button = el("button", { type: "button", class: "button button--small",
+        text: `≥ ${value} (${label})`, "aria-pressed": chosen ? "true" : "false" });
+      button.dataset.focus = `${path.join(".")}|recommended-${key}`;
+      button.addEventListener("click", () => {
+        leaf.comparator = "GREATER_THAN_OR_EQUALS";
+        leaf.threshold = value;
+        focusKey = button.dataset.focus;
+        changed();
+      });
+      box.append(button);
+    }
+    return box;
   }
 
   function comparatorControl(leaf, path, own, options) {
