@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from coop.catalog.models import ConfigChange, ItemType
+from coop.config.services import save_object
 
 from .test_config_apply import db_snapshot
 
@@ -280,3 +281,22 @@ def test_unsendable_action_headers_are_refused_with_their_path(headers, message)
     assert any(e.path == f"actions[0].headers.{key}" and message in e.message for e in errors), (
         errors
     )
+
+
+@pytest.mark.parametrize("word", ["new", "validate", "spot-test"])
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("policies", {"name": "Policy"}),
+        ("banks", {"name": "Bank", "kind": "TEXT", "values": ["x"]}),
+        ("queues", {"name": "Queue"}),
+    ],
+)
+def test_an_id_the_console_addresses_use_is_refused(kind, data, word):
+    """/rules/new, /rules/validate, /rules/spot-test: an object with such an id could not be
+    opened in the console, whatever its kind."""
+    result = save_object(kind, {"id": word, **data})
+    assert not result.ok
+    assert [(e.path, e.message) for e in result.errors] == [
+        ("id", f"'{word}' is reserved: the console's address /<kind>/{word} uses it")
+    ]

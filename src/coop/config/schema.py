@@ -238,12 +238,22 @@ def format_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# Words of the console's addresses next to object ids (/rules/new, /rules/validate): an
+# object with one of these ids could not be opened there.
+CONSOLE_WORDS = frozenset({"new", "validate", "spot-test"})
+
+
 def object_id(raw: Any, path: str, errors: Errors) -> str | None:
-    """An id the file declares: reserved `coop.` ids cannot be declared."""
+    """An id the file declares: reserved `coop.` ids and the console's words cannot be."""
     if ref(raw, path, errors) is None:
         return None
     if raw.startswith(RESERVED_PREFIX):
         errors.append(ConfigError(path, f"ids starting with {RESERVED_PREFIX!r} are reserved"))
+        return None
+    if raw in CONSOLE_WORDS:
+        errors.append(
+            ConfigError(path, f"{raw!r} is reserved: the console's address /<kind>/{raw} uses it")
+        )
         return None
     return raw
 
