@@ -11,14 +11,14 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils.text import slugify
 
 from coop.catalog.credentials import describe_credential, encrypt_credential
 from coop.catalog.models import Bank
-from coop.config.schema import ConfigError
+from coop.config.schema import CONSOLE_WORDS, ConfigError
 from coop.config.services import SaveResult
 from coop.core.enums import BankKind
 from coop.signals.hashing import DEFAULT_DISTANCE
+from coop.web.config_form import derive_id
 
 _SECRET = re.compile(r"!secret\s+([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -95,16 +95,15 @@ class BankForm(forms.Form):
 
     def clean_id(self) -> str:
         value = self.cleaned_data.get("id", "").strip()
-        if value in RESERVED_IDS:
+        if value in CONSOLE_WORDS:
             raise forms.ValidationError(f"“{value}” names a page of the console; choose another.")
         if value:
             return value
-        value = slugify(self.data.get("name", ""))[:64] or f"{self.kind.lower()}-bank"
-        base, n = value, 2
-        while value in RESERVED_IDS or Bank.objects.filter(pk=value).exists():
-            suffix = f"-{n}"
-            value, n = base[: 64 - len(suffix)] + suffix, n + 1
-        return value
+        return derive_id(
+            self.data.get("name", ""),
+            taken=lambda candidate: Bank.objects.filter(pk=candidate).exists(),
+            fallback=f"{self.kind.lower()}-bank",
+        )
 
     def file_data(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -115,10 +114,6 @@ class BankForm(forms.Form):
 
     def add_save_errors(self, result: SaveResult) -> None:
         _place_errors(self, result, self.FILE_KEYS)
-
-
-# Ids a bank created in the console may not take: /banks/new is the New bank page.
-RESERVED_IDS = frozenset({"new"})
 
 
 class HashFileForm(forms.Form):

@@ -22,7 +22,7 @@ from django.http import QueryDict
 from django.utils.text import slugify
 
 from coop.config.kinds import BY_KEY, Canonical
-from coop.config.schema import ConfigError
+from coop.config.schema import CONSOLE_WORDS, ConfigError
 
 # More rows than any real item type, action or routing condition has; bounds the work a post
 # can cause (Django also caps the number of fields of a request).
@@ -48,10 +48,11 @@ def stored(kind: str, object_id: str) -> Canonical | None:
 
 
 def derive_id(name: str, taken: Callable[[str], bool], fallback: str) -> str:
-    """An id from the name (config.md: the UI generates one when none is given), made unique."""
+    """An id from the name (config.md: the UI generates one when none is given), made unique,
+    and never one of the console's words (a rule named "New" gets `new-2`)."""
     base = slugify(name)[:64].strip("-_.") or fallback
     value, n = base, 2
-    while taken(value):
+    while value in CONSOLE_WORDS or taken(value):
         suffix = f"-{n}"
         value, n = base[: 64 - len(suffix)] + suffix, n + 1
     return value
