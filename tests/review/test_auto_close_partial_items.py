@@ -5,6 +5,7 @@ item's latest data; when it does not answer, the stored data decides."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from coop.core.items import ItemRef
 from coop.ingest.models import SubmissionSource
@@ -56,9 +57,24 @@ def test_when_the_platform_does_not_answer_the_stored_data_decides(platform, peo
     q = queue(auto_close_deleted=True)
     gone = rule_job(post("gone", deleted=True), q)
     alive = rule_job(post("alive", deleted=False), q)
-    assert claim_next(q, people["mod"]).pk == alive.pk
+    told: list[str] = []
+    assert claim_next(q, people["mod"], told.append).pk == alive.pk
     gone.refresh_from_db()
     assert gone.status == JobStatus.DECIDED
+    assert len(told) == 2
+    assert told[1].startswith("Coop could not ask the platform whether post/alive was deleted")
+    assert told[1].endswith("this job was opened from the data Coop stores.")
+
+
+def test_the_reviewer_sees_that_the_platform_did_not_answer(platform, people, settings, client):
+    settings.COOP_WEBHOOK_TIMEOUT = 1
+    platform.script = [Reply(500, {"error": "down"}) for _ in range(20)]
+    q = queue(reviewers=[people["mod"]], auto_close_deleted=True)
+    job = rule_job(post("alive", deleted=False), q)
+    client.force_login(people["mod"])
+    page = client.post(reverse("queue-review", args=[q.pk]), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("job", args=[job.pk])
+    assert "Coop could not ask the platform whether post/alive was deleted" in page.content.decode()
 
 
 def test_queues_without_auto_close_ask_nothing(platform, people):

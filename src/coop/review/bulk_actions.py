@@ -22,10 +22,9 @@ from coop.core.items import ItemRef
 from coop.enforcement import bulk
 from coop.enforcement.models import BulkActionJob, BulkJobStatus
 from coop.enforcement.services import ActionError
-from coop.integrations.partial_items import fetch_items
+from coop.integrations import partial_items
 from coop.queueing import in_transaction
 from coop.review.audit import record_manual_actions
-from coop.review.investigation import partial_items_configured
 from coop.review.visibility import may_see_child_safety
 
 TASK = "coop.bulk_action"
@@ -65,11 +64,11 @@ def prepare(
             )
     checked = bulk.check_actions(item_type_id, requests)
     fetched, fetch_error = 0, ""
-    if partial_items_configured():
+    if partial_items.configured():
         known = bulk.latest_submissions(item_type_id, parsed.ids)
         missing = [ItemRef(i, item_type_id) for i in parsed.ids if i not in known]
         if missing:
-            answer = fetch_items(missing)
+            answer = partial_items.fetch_items(missing)
             fetched = len(answer.items)
             fetch_error = answer.error or ""
     draft = bulk.Draft(item_type_id, parsed, checked, reason, fetched, fetch_error)

@@ -20,6 +20,7 @@ other reader).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db.models import Q
@@ -112,7 +113,9 @@ def _claim_once(queue: Queue, user: User) -> Job | None:
     return None
 
 
-def claim_next(queue: Queue, user: User) -> Job | None:
+def claim_next(
+    queue: Queue, user: User, on_refresh_error: Callable[[str], None] | None = None
+) -> Job | None:
     """The job `user` holds in `queue` (lease renewed), else the next one claimed for them;
     None when nothing is left for them. Does not check `visibility.may_work_queue`
     (callers do).
@@ -120,10 +123,13 @@ def claim_next(queue: Queue, user: User) -> Job | None:
     In queues with `auto_close_deleted`, a claimed job whose item is marked deleted (the
     `isDeleted` role of its latest data, refreshed through partial items when configured:
     the lease is held, no row lock) is closed as AUTOMATIC_CLOSE and the next one is claimed.
+    When the platform does not answer, `on_refresh_error` is told why.
     """
     while True:
         job = _claim_once(queue, user)
-        if job is None or not queue.auto_close_deleted or not item_deleted(job, refresh=True):
+        if job is None or not queue.auto_close_deleted:
+            return job
+        if not item_deleted(job, refresh=True, on_refresh_error=on_refresh_error):
             return job
         if not auto_close(job, "ITEM_DELETED_BEFORE_REVIEW"):
             return job

@@ -4,6 +4,7 @@ close of jobs whose item was deleted before review (review.md, Auto-close)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -94,11 +95,13 @@ def build_decision(
     )
 
 
-def item_deleted(job: Job, refresh: bool = False) -> bool:
+def item_deleted(
+    job: Job, refresh: bool = False, on_refresh_error: Callable[[str], None] | None = None
+) -> bool:
     """Whether the job item's latest data has the `isDeleted` role set to true. `refresh`:
     asked from the platform first when partial items are configured (what it returns is
     stored as the item's latest data); when it does not answer, the stored data decides and
-    the reason is logged."""
+    the reason is logged and passed to `on_refresh_error` (the reviewer is told)."""
     item_type = ItemType.objects.filter(pk=job.item_type_id).only("roles").first()
     field = (item_type.roles or {}).get("isDeleted") if item_type else None
     if not field:
@@ -109,13 +112,19 @@ def item_deleted(job: Job, refresh: bool = False) -> bool:
         found = fetched.data(item)
         if found is not None:
             return found.get(field) is True
+        error = fetched.errors.get(item, fetched.error)
         logger.warning(
             "auto-close: %s/%s was not refreshed through partial items (%s); its stored "
             "data decides",
             item.item_type_id,
             item.item_id,
-            fetched.errors.get(item, fetched.error),
+            error,
         )
+        if on_refresh_error is not None:
+            on_refresh_error(
+                f"Coop could not ask the platform whether {item.item_type_id}/{item.item_id}"
+                f" was deleted ({error}): this job was opened from the data Coop stores."
+            )
     latest = history_of(item).values_list("data", flat=True).first()
     return isinstance(latest, dict) and latest.get(field) is True
 

@@ -31,7 +31,7 @@ from coop.enforcement.services import ActionError, ActionRequest, execute_action
 from coop.enforcement.strikes import user_strike_total
 from coop.ingest.models import ItemSubmission
 from coop.ingest.store import history_of
-from coop.integrations.partial_items import fetch_items
+from coop.integrations import partial_items
 from coop.review.audit import record_manual_actions
 from coop.review.comments import comments_for
 from coop.review.context import ItemView, ThreadEntry, item_view, thread_around
@@ -110,11 +110,6 @@ def types_storing(item_id: str) -> list[str]:
     return found
 
 
-def partial_items_configured() -> bool:
-    """Whether Coop can ask the platform for items it does not store."""
-    return bool(org_settings()["partialItems"]["endpoint"])
-
-
 def investigate(
     user: User,
     ref: ItemRef,
@@ -126,8 +121,8 @@ def investigate(
     item_types = ItemType.objects.in_bulk()
     latest = history_of(ref).first()
     fetched, fetch_error = False, ""
-    if latest is None and partial_items_configured() and ref.item_type_id in item_types:
-        answer = fetch_items([ref])
+    if latest is None and partial_items.configured() and ref.item_type_id in item_types:
+        answer = partial_items.fetch_items([ref])
         if ref in answer.items:
             fetched = True
             latest = history_of(ref).first()

@@ -111,7 +111,7 @@ def next_job(request: HttpRequest, queue_id: str) -> HttpResponse:
     claimed here and shown; with nothing left, the queue's page says so."""
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is not None and may_work_queue(request.user, queue):
-        job = claim_next(queue, request.user)
+        job = claim_next(queue, request.user, lambda text: messages.warning(request, text))
         if job is not None:
             return redirect(reverse("job", args=[job.pk]))
     return redirect(reverse("queue-review", args=[queue_id]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -74,7 +75,7 @@ def queue_review(request: HttpRequest, queue_id: str) -> HttpResponse:
 def claim_and_show(request: HttpRequest, queue: Queue) -> HttpResponse:
     """Claim the next job of `queue` for the user (in a POST) and show it; the calm empty
     page when nothing is left for them. Callers check `may_work_queue`."""
-    job = claims.claim_next(queue, request.user)
+    job = claims.claim_next(queue, request.user, lambda text: messages.warning(request, text))
     if job is None:
         waiting = claims.pending_count(queue, request.user)  # jobs other reviewers hold now
         return render(request, "review/queue_empty.html", {"queue": queue, "waiting": waiting})

@@ -17,6 +17,7 @@ from coop.accounts.access import require_permission
 from coop.accounts.permissions import Permission
 from coop.catalog.models import ItemType, Policy
 from coop.core.items import ItemRef
+from coop.integrations import partial_items
 from coop.review import investigation as service
 from coop.review.errors import DecisionRefusedError
 from coop.review.forms import DecisionForm
@@ -87,7 +88,7 @@ def investigation(request: HttpRequest) -> HttpResponse:
             context["error"] = (
                 f"Coop stores no item with the id “{item_id}”. Choose its item type to ask "
                 "the platform (partial items)."
-                if service.partial_items_configured()
+                if partial_items.configured()
                 else f"Coop stores no item with the id “{item_id}”."
             )
         return render(request, "investigation/investigation.html", context)
