@@ -296,24 +296,22 @@ def _record(items: list[_Prepared]) -> list[tuple[ActionExecution, bool]]:
             first.setdefault(execution.idempotency_key, execution)
     owners: dict[str, uuid.UUID] = {}
     if first:
-        ExecutionKey.objects.bulk_create(  # in key order: two runs never wait on each other
+        ExecutionKey.objects.bulk_create(  # in key order: overlapping runs cannot deadlock
             [ExecutionKey(key=key, execution_id=first[key].pk) for key in sorted(first)],
             ignore_conflicts=True,
         )
         owners = dict(
             ExecutionKey.objects.filter(key__in=list(first)).values_list("key", "execution_id")
         )
-    fresh = [
-        e for e in executions if e.idempotency_key is None or owners[e.idempotency_key] == e.pk
-    ]
-    ActionExecution.objects.bulk_create(fresh)
-    recorded = {e.pk: e for e in fresh}
-    inserted = set(recorded)
-    recorded |= ActionExecution.objects.in_bulk(
-        {owner for owner in owners.values() if owner not in inserted}
-    )
+    fresh = {
+        e.pk: e
+        for e in executions
+        if e.idempotency_key is None or owners[e.idempotency_key] == e.pk
+    }
+    ActionExecution.objects.bulk_create(fresh.values())
+    known = fresh | ActionExecution.objects.in_bulk(set(owners.values()) - fresh.keys())
     return [
-        (e, True) if e.pk in inserted else (recorded[owners[e.idempotency_key]], False)
+        (e, True) if e.pk in fresh else (known[owners[e.idempotency_key]], False)
         for e in executions
     ]
 
